@@ -1,0 +1,1 @@
+//! Helpers for the real-broker end-to-end tests.
