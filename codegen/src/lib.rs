@@ -1,0 +1,4 @@
+//! Schema-first code generator (placeholder; filled in by the generator work).
+
+/// The topic catalog (`schemas/topics.json`) and the `create-topics.sh` it renders to.
+pub mod topics;
