@@ -15,6 +15,7 @@ pub use payload::{EventKind, EventPayload, EventSet, SchemaInfo};
 /// Re-exports used by generated code, so a service needs no direct dependency on them.
 #[doc(hidden)]
 pub mod __private {
+pub mod spool;
     pub use chrono;
     pub use schemars;
     pub use serde;
