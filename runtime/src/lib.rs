@@ -7,6 +7,7 @@
 pub mod config;
 pub mod envelope;
 pub mod payload;
+pub mod spool;
 
 pub use config::{ConfigError, KafkaConfig, SaslMechanism, SecurityProtocol};
 pub use envelope::{DecodeError, Envelope, RawEnvelope};
@@ -15,7 +16,6 @@ pub use payload::{EventKind, EventPayload, EventSet, SchemaInfo};
 /// Re-exports used by generated code, so a service needs no direct dependency on them.
 #[doc(hidden)]
 pub mod __private {
-pub mod spool;
     pub use chrono;
     pub use schemars;
     pub use serde;
