@@ -4,6 +4,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod topics;
+
 #[derive(Parser)]
 #[command(name = "eventctl", version, about = "Schema-first event catalog tool")]
 struct Cli {
@@ -12,11 +14,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Cmd {}
+enum Cmd {
+    /// Render, check or apply the topic setup of schemas/topics.json.
+    Topics(topics::Args),
+}
 
 fn main() {
     let code = match Cli::try_parse() {
-        Ok(cli) => match cli.cmd {},
+        Ok(cli) => match cli.cmd {
+            Cmd::Topics(args) => topics::run(args),
+        },
         Err(e) => {
             let _ = e.print();
             if e.use_stderr() {
