@@ -43,9 +43,23 @@ topics() {
     "$TOPICS_CMD" --bootstrap-server "$BOOTSTRAP" "${EXTRA_ARGS[@]}" "$@"
 }
 
+# The wait probes with short client timeouts (the tool's default is 60 s per attempt), on top of
+# the caller's client properties.
+PROBE_CONFIG="$(mktemp)"
+trap 'rm -f "$PROBE_CONFIG"' EXIT
+{
+    if [[ -n "${KAFKA_TOPICS_COMMAND_CONFIG:-}" ]]; then
+        cat "$KAFKA_TOPICS_COMMAND_CONFIG" || fail "cannot read $KAFKA_TOPICS_COMMAND_CONFIG"
+        echo
+    fi
+    printf '%s\n' request.timeout.ms=5000 default.api.timeout.ms=10000 \
+        socket.connection.setup.timeout.ms=3000 socket.connection.setup.timeout.max.ms=3000
+} >"$PROBE_CONFIG"
+
 wait_for_broker() {
     local attempt=1 err
-    until err="$(topics --list 2>&1 >/dev/null)"; do
+    until err="$("$TOPICS_CMD" --bootstrap-server "$BOOTSTRAP" --command-config "$PROBE_CONFIG" \
+        --list 2>&1 >/dev/null)"; do
         if ((attempt >= RETRIES)); then
             printf '%s\n' "$err" | tail -n 5 >&2
             fail "broker $BOOTSTRAP not reachable after $RETRIES attempts"
