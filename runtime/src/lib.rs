@@ -5,6 +5,7 @@
 //! the rest: the robust producer and the validating consumer.
 
 pub mod config;
+pub mod consumer;
 pub mod envelope;
 pub mod payload;
 pub mod spool;

@@ -1,0 +1,128 @@
+//! Counters, readable at any time through [`Consumer::metrics`](super::Consumer::metrics).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use super::failure::FailureClass;
+
+/// A snapshot of the consumer's counters since start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerMetrics {
+    /// Events handled successfully, per (event type, version).
+    pub processed: BTreeMap<(String, u32), u64>,
+    /// Messages published to the dead-letter topic, per failure class.
+    pub dead_lettered: BTreeMap<FailureClass, u64>,
+    /// Handler retries after transient errors (not counting first attempts).
+    pub retries: u64,
+    /// Valid events skipped because no handler takes them.
+    pub skipped_unhandled: u64,
+    /// Valid events skipped because their `event_id` was handled recently (dedup window).
+    pub duplicates: u64,
+    /// Failed attempts to publish to the dead-letter topic (each one retried).
+    pub dlq_publish_failures: u64,
+    /// Errors reported by the Kafka client while consuming.
+    pub consume_errors: u64,
+    /// Next offset to consume per (topic, partition), stored after the message at the offset
+    /// before it was handled or dead-lettered; committed in the background.
+    pub stored_offsets: BTreeMap<(String, i32), i64>,
+    /// Last offsets the broker confirmed as committed, per (topic, partition).
+    pub committed_offsets: BTreeMap<(String, i32), i64>,
+}
+
+impl ConsumerMetrics {
+    /// Sum of [`dead_lettered`](Self::dead_lettered).
+    pub fn dead_lettered_total(&self) -> u64 {
+        self.dead_lettered.values().sum()
+    }
+    /// Sum of [`processed`](Self::processed).
+    pub fn processed_total(&self) -> u64 {
+        self.processed.values().sum()
+    }
+}
+
+/// Live counters. One uncontended lock per message is cheap next to JSON parsing, and keeps
+/// the snapshot consistent.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    inner: Mutex<Live>,
+}
+
+#[derive(Default)]
+struct Live {
+    processed: HashMap<(&'static str, u32), u64>,
+    dead_lettered: BTreeMap<FailureClass, u64>,
+    retries: u64,
+    skipped_unhandled: u64,
+    duplicates: u64,
+    dlq_publish_failures: u64,
+    consume_errors: u64,
+    stored: HashMap<String, HashMap<i32, i64>>,
+    committed: BTreeMap<(String, i32), i64>,
+}
+
+impl Metrics {
+    fn with<R>(&self, f: impl FnOnce(&mut Live) -> R) -> R {
+        // A poisoned lock only means a panic elsewhere mid-update; counters stay usable.
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+
+    pub fn processed(&self, event_type: &'static str, version: u32) {
+        self.with(|m| *m.processed.entry((event_type, version)).or_default() += 1);
+    }
+    pub fn dead_lettered(&self, class: FailureClass) {
+        self.with(|m| *m.dead_lettered.entry(class).or_default() += 1);
+    }
+    pub fn retry(&self) {
+        self.with(|m| m.retries += 1);
+    }
+    pub fn skipped_unhandled(&self) {
+        self.with(|m| m.skipped_unhandled += 1);
+    }
+    pub fn duplicate(&self) {
+        self.with(|m| m.duplicates += 1);
+    }
+    pub fn dlq_publish_failure(&self) {
+        self.with(|m| m.dlq_publish_failures += 1);
+    }
+    pub fn consume_error(&self) {
+        self.with(|m| m.consume_errors += 1);
+    }
+    pub fn stored(&self, topic: &str, partition: i32, next_offset: i64) {
+        self.with(|m| {
+            if let Some(p) = m.stored.get_mut(topic) {
+                p.insert(partition, next_offset);
+            } else {
+                m.stored
+                    .insert(topic.to_owned(), HashMap::from([(partition, next_offset)]));
+            }
+        });
+    }
+    pub fn committed(&self, topic: &str, partition: i32, offset: i64) {
+        self.with(|m| {
+            m.committed.insert((topic.to_owned(), partition), offset);
+        });
+    }
+
+    pub fn snapshot(&self) -> ConsumerMetrics {
+        self.with(|m| ConsumerMetrics {
+            processed: m
+                .processed
+                .iter()
+                .map(|((t, v), n)| (((*t).to_owned(), *v), *n))
+                .collect(),
+            dead_lettered: m.dead_lettered.clone(),
+            retries: m.retries,
+            skipped_unhandled: m.skipped_unhandled,
+            duplicates: m.duplicates,
+            dlq_publish_failures: m.dlq_publish_failures,
+            consume_errors: m.consume_errors,
+            stored_offsets: m
+                .stored
+                .iter()
+                .flat_map(|(t, ps)| ps.iter().map(move |(p, o)| ((t.clone(), *p), *o)))
+                .collect(),
+            committed_offsets: m.committed.clone(),
+        })
+    }
+}
