@@ -8,6 +8,7 @@ pub mod config;
 pub mod consumer;
 pub mod envelope;
 pub mod payload;
+pub mod producer;
 pub mod spool;
 
 pub use config::{ConfigError, KafkaConfig, SaslMechanism, SecurityProtocol};

@@ -79,7 +79,7 @@ fn put_u32_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), FrameTooLarge> {
 
 /// What is wrong with the bytes at some offset. Only kinds and numbers, never content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FrameDamage {
+pub enum FrameDamage {
     /// Fewer bytes left than the frame claims (torn write at the end of a segment).
     Truncated,
     /// The length prefix is outside the possible range.
@@ -136,7 +136,8 @@ impl<'a> Reader<'a> {
         Some(head)
     }
     fn u16(&mut self) -> Option<usize> {
-        self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+        self.take(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
     }
     fn u32(&mut self) -> Option<usize> {
         self.take(4)
@@ -289,8 +290,11 @@ mod tests {
                 ("event_type".into(), b"patient.created".to_vec()),
                 ("event_id".into(), format!("id-{i}").into_bytes()),
             ],
-            value: format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat((i % 50) as usize))
-                .into_bytes(),
+            value: format!(
+                "{{\"n\":{i},\"pad\":\"{}\"}}",
+                "x".repeat((i % 50) as usize)
+            )
+            .into_bytes(),
         }
     }
 

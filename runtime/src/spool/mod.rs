@@ -85,7 +85,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub(crate) use frame::FrameDamage;
+pub use frame::FrameDamage;
 
 /// Default size at which the active segment is closed and a new one started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 4 * 1024 * 1024;
@@ -183,6 +183,9 @@ pub enum SpoolError {
     /// A single record is larger than a frame can hold (64 MiB).
     #[error("record too large for the spool")]
     RecordTooLarge,
+    /// The spool was closed by `shutdown`.
+    #[error("spool is closed (producer shut down)")]
+    Closed,
     /// A record was damaged on disk after it was written.
     #[error("spool record seq {seq} is damaged on disk ({kind:?})")]
     Damaged {
@@ -262,7 +265,8 @@ pub(crate) struct Spool {
     dir: PathBuf,
     limits: SpoolLimits,
     segment_bytes: u64,
-    _lock: File,
+    lock: Option<File>,
+    closed: bool,
     index: BTreeMap<u64, Loc>,
     segments: BTreeMap<u64, Segment>,
     active_id: u64,
@@ -465,7 +469,8 @@ impl Spool {
             dir: dir.to_owned(),
             limits,
             segment_bytes: segment_bytes.max(64 * 1024),
-            _lock: lock,
+            lock: Some(lock),
+            closed: false,
             index,
             segments,
             active_id,
@@ -514,7 +519,11 @@ impl Spool {
 
     /// Up to `max` sequence numbers `>= from`, ascending.
     pub(crate) fn seqs_from(&self, from: u64, max: usize) -> Vec<u64> {
-        self.index.range(from..).take(max).map(|(s, _)| *s).collect()
+        self.index
+            .range(from..)
+            .take(max)
+            .map(|(s, _)| *s)
+            .collect()
     }
 
     /// Append a record. With `enforce_limits`, refuse it when the spool is at its bound.
@@ -524,6 +533,9 @@ impl Spool {
         record: &SpoolRecord,
         enforce_limits: bool,
     ) -> Result<(), SpoolError> {
+        if self.closed {
+            return Err(SpoolError::Closed);
+        }
         self.scratch.clear();
         let len = frame::encode_frame(&mut self.scratch, seq, record)
             .map_err(|_| SpoolError::RecordTooLarge)? as u64;
@@ -622,8 +634,7 @@ impl Spool {
         let Some(loc) = self.index.get(&seq).copied() else {
             return Ok(None);
         };
-        if loc.segment == self.active_id && loc.offset + u64::from(loc.len) > self.active_flushed
-        {
+        if loc.segment == self.active_id && loc.offset + u64::from(loc.len) > self.active_flushed {
             self.flush_writer()?;
         }
         let Some(seg) = self.segments.get(&loc.segment) else {
@@ -649,6 +660,10 @@ impl Spool {
             return false;
         };
         self.live_bytes -= u64::from(loc.len);
+        if self.closed {
+            // Another process may own the directory now: touch no files.
+            return true;
+        }
         let mut empty_closed = false;
         if let Some(seg) = self.segments.get_mut(&loc.segment) {
             seg.live = seg.live.saturating_sub(1);
@@ -671,6 +686,12 @@ impl Spool {
     /// First half of a group commit, under the producer's lock: hand buffered frames and
     /// ack entries to the OS and collect the files to fsync.
     pub(crate) fn prepare_commit(&mut self) -> Result<CommitTicket, SpoolError> {
+        if self.closed {
+            return Ok(CommitTicket {
+                files: Vec::new(),
+                dir: None,
+            });
+        }
         self.flush_writer()?;
         let dir = self.dir.clone();
         for (id, seg) in self.segments.iter_mut() {
@@ -711,6 +732,15 @@ impl Spool {
     /// A full commit in one call (for shutdown and tests).
     pub(crate) fn commit(&mut self) -> Result<(), SpoolError> {
         self.prepare_commit()?.sync()
+    }
+
+    /// Commit and release the directory, so another producer can open it at once. Later
+    /// appends fail with [`SpoolError::Closed`]; acks no longer touch files.
+    pub(crate) fn close(&mut self) -> Result<(), SpoolError> {
+        let result = self.commit();
+        self.closed = true;
+        self.lock = None;
+        result
     }
 }
 
@@ -818,7 +848,11 @@ mod tests {
         }
         assert!(s.is_empty());
         assert_eq!(s.bytes(), 0);
-        assert_eq!(count(dir.path()), 1, "only the fresh active segment is left");
+        assert_eq!(
+            count(dir.path()),
+            1,
+            "only the fresh active segment is left"
+        );
     }
 
     #[test]
@@ -930,9 +964,6 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         fs::write(&path, &bytes).unwrap();
-        assert!(matches!(
-            s.read(1),
-            Err(SpoolError::Damaged { seq: 1, .. })
-        ));
+        assert!(matches!(s.read(1), Err(SpoolError::Damaged { seq: 1, .. })));
     }
 }

@@ -1,0 +1,301 @@
+//! The robust producer: publishing never blocks on Kafka, and an accepted event is
+//! delivered at least once or stays in the local spool.
+//!
+//! librdkafka alone buffers only in memory, gives up after `message.timeout.ms`, purges
+//! its queue when dropped and needs a new client after a fatal error. [`RobustProducer`]
+//! puts a disk [spool](crate::spool) and a supervisor around it.
+//!
+//! # Guarantees
+//!
+//! * **Never blocks on Kafka.** [`RobustProducer::new`] fails only on bad configuration or
+//!   an unusable spool directory; it does not contact Kafka. `publish` serializes,
+//!   (optionally) validates, and either hands the event to librdkafka or appends it to the
+//!   spool, under a short in-process lock; it returns a [`DeliveryHandle`] at once.
+//! * **At least once.** The handle resolves to [`Delivery::Delivered`] (Kafka acknowledged,
+//!   `acks=all`, idempotent producer) or [`Delivery::Spooled`] (fsynced to the spool; this
+//!   producer, or the next one opened on the same directory, sends it later). A spooled
+//!   record is deleted only after Kafka acknowledges it. Re-sends keep the `event_id`.
+//! * **Per-key order.** Every event gets a publish sequence number. The spool is replayed
+//!   in sequence order, and an event takes the direct path only when every spooled record
+//!   has already been handed to librdkafka and no delivery failed since the current cycle
+//!   began. On any retriable failure the producer stops sending, purges librdkafka (whose
+//!   delivery reports put the purged events into the spool, under their original sequence
+//!   numbers), waits until every in-flight message has resolved, and replays the spool from
+//!   the oldest record. Within one partition librdkafka (idempotent) keeps order itself.
+//!   Duplicates of an event can follow a newer one (at-least-once); consumers deduplicate by
+//!   `event_id`.
+//! * **Bounded.** The spool is bounded (bytes, records); a publish beyond the bound fails
+//!   with [`PublishError::SpoolFull`] at once. Nothing is dropped silently. The only events
+//!   not retried are those Kafka rejects permanently (e.g. too large): they fail their
+//!   handle with [`PublishError::Rejected`], are counted and logged (by `event_id`).
+//!
+//! # Connection state
+//!
+//! [`ConnectionState`]: `Connecting` (until the first probe answers; events are spooled),
+//! `Up`, `Down { since }`, `Draining` (Kafka is back, the backlog is being replayed; new
+//! events queue behind it). Read it with [`RobustProducer::state`] or watch it with
+//! [`RobustProducer::state_watch`] (for readiness probes). It is logged on change only;
+//! librdkafka's own logs go to `debug`. An outage is detected from librdkafka's
+//! all-brokers-down error, from failed deliveries and from failed sends; reconnection is
+//! probed with a metadata request, with exponential backoff and full jitter between
+//! `backoff_min` and `backoff_max` (defaults 100 ms and 30 s).
+//!
+//! # Durability modes
+//!
+//! See [`Durability`]. `outage` (default) spools only what Kafka cannot take; `write-ahead`
+//! spools everything first (group commit every `fsync_interval`, default 10 ms).
+//!
+//! # Fatal errors
+//!
+//! A fatal librdkafka error (e.g. an idempotence sequence gap) makes the producer build a
+//! new librdkafka client. The old client's messages are purged into the spool; the spool
+//! itself is never touched by a rebuild.
+//!
+//! # Shutdown and drop
+//!
+//! [`RobustProducer::shutdown`] stops accepting events, lets librdkafka deliver for up to
+//! half the deadline (only while Kafka is up), purges whatever is left into the spool,
+//! fsyncs, stops the background threads and releases the spool directory. It returns by the
+//! deadline even when the broker is down, with a [`ShutdownReport`].
+//!
+//! Dropping a `RobustProducer` without calling `shutdown` does the same without the
+//! flush phase: in-flight events are purged from librdkafka into the spool at once, the
+//! spool is fsynced and the threads are stopped, bounded by 2 seconds. Nothing accepted is
+//! lost, but events that were about to be delivered are sent again by the next producer on
+//! the directory (duplicates, same `event_id`). If the process dies without running `Drop`
+//! (`SIGKILL`, `abort`, power loss), `write-ahead` mode loses nothing whose handle resolved;
+//! `outage` mode loses what only librdkafka's memory held at that moment.
+//!
+//! # Privacy
+//!
+//! Payloads and credentials never appear in logs, errors or `Debug` output: errors carry
+//! event types, JSON pointers, schema keywords, error codes and `event_id`s only.
+
+mod config;
+mod delivery;
+mod engine;
+mod metrics;
+mod state;
+mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::ConfigError;
+use crate::envelope::{redact_serde_message, Envelope};
+use crate::payload::EventPayload;
+use crate::spool::{RecoveryReport, SpoolError};
+
+pub use config::{Durability, ProducerConfig, OUTAGE_FSYNC_INTERVAL};
+pub use delivery::{Delivery, DeliveryHandle, PublishError};
+pub use metrics::{FailureCounts, ProducerMetrics};
+pub use state::ConnectionState;
+
+use engine::{Engine, Prepared};
+
+/// How long `Drop` may take to purge librdkafka into the spool.
+const DROP_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Why a producer could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProducerError {
+    /// A setting is invalid (names the setting; never shows a credential).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The spool directory cannot be used (permissions, locked by another process).
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+}
+
+/// What `shutdown` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Events Kafka acknowledged over the producer's lifetime.
+    pub delivered: u64,
+    /// Events left in the spool; the next producer on the directory delivers them.
+    pub spooled: u64,
+    /// Of the spooled events, those taken back from librdkafka during shutdown.
+    pub spooled_at_shutdown: u64,
+    /// Events still inside librdkafka at the deadline (0 unless the deadline was too short
+    /// to purge); they are spooled if their reports arrive before the process exits.
+    pub unresolved: u64,
+    /// Everything in flight was delivered without purging.
+    pub flushed: bool,
+}
+
+/// A Kafka producer for typed events that keeps working while Kafka is away. See the
+/// [module docs](self) for its guarantees.
+pub struct RobustProducer {
+    engine: Arc<Engine>,
+    service_name: String,
+    validate: bool,
+    validators: validate::Validators,
+    recovery: RecoveryReport,
+}
+
+impl std::fmt::Debug for RobustProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RobustProducer")
+            .field("service_name", &self.service_name)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RobustProducer {
+    /// Build the producer: validate the configuration, open (and recover) the spool, create
+    /// the librdkafka client and start the background threads. Never contacts Kafka.
+    pub fn new(config: ProducerConfig) -> Result<Self, ProducerError> {
+        let service_name = config.service_name.clone();
+        let validate = config.validate_before_send;
+        let engine = Engine::start(config)?;
+        let recovery = engine.shared.lock().spool.recovery().clone();
+        Ok(RobustProducer {
+            engine,
+            service_name,
+            validate,
+            validators: validate::Validators::default(),
+            recovery,
+        })
+    }
+
+    /// Publish a payload in a new envelope (`event_id` UUID v7, now, this service).
+    /// Returns at once; see [`DeliveryHandle`].
+    pub fn publish<P: EventPayload>(&self, payload: P) -> Result<DeliveryHandle, PublishError> {
+        self.publish_envelope(Envelope::new(self.service_name.as_str(), payload))
+    }
+
+    /// Publish a prepared envelope (e.g. with correlation ids). An empty `producer` is
+    /// filled with the service name; `event_type` and `version` are taken from `P`.
+    /// Topic from `P::TOPIC`, key from `partition_key()`, headers `event_type`, `version`,
+    /// `event_id`.
+    pub fn publish_envelope<P: EventPayload>(
+        &self,
+        envelope: Envelope<P>,
+    ) -> Result<DeliveryHandle, PublishError> {
+        let Envelope {
+            event_id,
+            timestamp,
+            producer,
+            correlation_id,
+            causation_id,
+            payload,
+            ..
+        } = envelope;
+        let producer = if producer.is_empty() {
+            self.service_name.clone()
+        } else {
+            producer
+        };
+        let key = payload.partition_key();
+        let ser_err = |e: serde_json::Error| PublishError::Serialize {
+            event_type: P::EVENT_TYPE,
+            version: P::VERSION,
+            message: redact_serde_message(&e.to_string()),
+        };
+        let value = if self.validate {
+            let payload = serde_json::to_value(&payload).map_err(ser_err)?;
+            self.validators.validate::<P>(&payload)?;
+            serde_json::to_vec(&Envelope {
+                event_id,
+                event_type: P::EVENT_TYPE.to_owned(),
+                version: P::VERSION,
+                timestamp,
+                producer,
+                correlation_id,
+                causation_id,
+                payload,
+            })
+        } else {
+            serde_json::to_vec(&Envelope {
+                event_id,
+                event_type: P::EVENT_TYPE.to_owned(),
+                version: P::VERSION,
+                timestamp,
+                producer,
+                correlation_id,
+                causation_id,
+                payload,
+            })
+        }
+        .map_err(ser_err)?;
+        let (handle, tx) = DeliveryHandle::new(event_id);
+        self.engine.publish(
+            Prepared {
+                topic: P::TOPIC,
+                key,
+                value,
+                event_id,
+                event_type: P::EVENT_TYPE,
+                version: P::VERSION,
+            },
+            tx,
+        )?;
+        Ok(handle)
+    }
+
+    /// The connection state now.
+    pub fn state(&self) -> ConnectionState {
+        *self.engine.shared.state_tx.borrow()
+    }
+
+    /// A receiver that sees every state change (for readiness probes).
+    pub fn state_watch(&self) -> watch::Receiver<ConnectionState> {
+        self.engine.shared.state_tx.subscribe()
+    }
+
+    /// A snapshot of the counters.
+    pub fn metrics(&self) -> ProducerMetrics {
+        let shared = &self.engine.shared;
+        let (state, depth, bytes) = {
+            let core = shared.lock();
+            (core.state, core.spool.len(), core.spool.bytes())
+        };
+        shared.counters.snapshot(state, depth, bytes)
+    }
+
+    /// What opening the spool found (recovered and skipped records).
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// Stop accepting events, deliver what can be delivered within half of `deadline`,
+    /// spool the rest, and release the spool directory. Returns by `deadline` even with
+    /// the broker down (plus the time of a final fsync). Later calls return the same report.
+    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        let engine = self.engine.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("pmp-producer-shutdown".into())
+            .spawn(move || {
+                let _ = tx.send(engine.shutdown(deadline, true));
+            });
+        match spawned {
+            Ok(_) => match rx.await {
+                Ok(report) => report,
+                Err(_) => self.engine.shutdown(Duration::ZERO, false),
+            },
+            Err(_) => self.engine.shutdown(deadline, true),
+        }
+    }
+
+    /// [`shutdown`](Self::shutdown) for code without an async runtime.
+    pub fn shutdown_blocking(&self, deadline: Duration) -> ShutdownReport {
+        self.engine.shutdown(deadline, true)
+    }
+
+    #[doc(hidden)]
+    /// Make librdkafka raise a fatal error (tests of the rebuild path).
+    pub fn __inject_fatal_error(&self) {
+        self.engine.inject_fatal();
+    }
+}
+
+/// See the module docs: purge into the spool, fsync, stop threads; bounded by 2 s.
+impl Drop for RobustProducer {
+    fn drop(&mut self) {
+        self.engine.shutdown(DROP_DEADLINE, false);
+    }
+}
