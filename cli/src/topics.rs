@@ -198,7 +198,7 @@ fn run_apply(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
     let timeout = Duration::from_secs(args.timeout_secs.max(1));
     let topics = catalog.resolved_topics();
     match runtime.block_on(apply(&admin, &topics, rf, timeout)) {
-        Ok(problems) if problems == 0 => 0,
+        Ok(0) => 0,
         Ok(_) => 1,
         Err(msg) => {
             eprintln!("eventctl topics apply: {msg}");
