@@ -2,3 +2,6 @@
 
 /// The topic catalog (`schemas/topics.json`) and the `create-topics.sh` it renders to.
 pub mod topics;
+
+/// Schema compatibility checks (`eventctl compat` / `eventctl check`).
+pub mod compat;
