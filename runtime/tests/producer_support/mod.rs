@@ -145,6 +145,25 @@ pub struct Consumed {
 
 /// Read the topic from the beginning until every id in `expected` was seen.
 pub fn consume_until(bootstrap: &str, expected: &HashSet<Uuid>) -> Vec<Consumed> {
+    let total = expected.len();
+    consume_while(bootstrap, |seen| {
+        let missing = expected.iter().filter(|id| !seen.contains(id)).count();
+        (missing > 0).then(|| format!("consumed {} of {total} expected events", total - missing))
+    })
+}
+
+/// Read the topic from the beginning until `n` distinct events were seen.
+pub fn consume_distinct(bootstrap: &str, n: usize) -> Vec<Consumed> {
+    consume_while(bootstrap, |seen| {
+        (seen.len() < n).then(|| format!("consumed {} of {n} events", seen.len()))
+    })
+}
+
+/// Consume while `missing` says what is still missing; panics with that after a bound.
+fn consume_while(
+    bootstrap: &str,
+    mut missing: impl FnMut(&HashSet<Uuid>) -> Option<String>,
+) -> Vec<Consumed> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "verifier")
@@ -160,13 +179,8 @@ pub fn consume_until(bootstrap: &str, expected: &HashSet<Uuid>) -> Vec<Consumed>
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let until = Instant::now() + Duration::from_secs(120);
-    while !expected.is_subset(&seen) {
-        assert!(
-            Instant::now() < until,
-            "consumed {} of {} expected events",
-            expected.intersection(&seen).count(),
-            expected.len()
-        );
+    while let Some(what) = missing(&seen) {
+        assert!(Instant::now() < until, "{what}");
         let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };
@@ -183,6 +197,7 @@ pub fn consume_until(bootstrap: &str, expected: &HashSet<Uuid>) -> Vec<Consumed>
         assert_eq!(header("event_id"), Some(env.event_id.to_string()));
         assert_eq!(header("event_type").as_deref(), Some("test.happened"));
         assert_eq!(header("version").as_deref(), Some("1"));
+        assert_eq!(env.producer, "test-service");
         let payload: TestEvent = serde_json::from_value(env.payload).expect("payload");
         assert_eq!(
             msg.key(),
@@ -207,6 +222,12 @@ pub fn verify(published: &HashSet<Uuid>, consumed: &[Consumed]) -> usize {
     let ids: HashSet<Uuid> = consumed.iter().map(|c| c.event_id).collect();
     assert_eq!(ids.len(), published.len(), "distinct ids consumed");
     assert!(ids == *published, "consumed ids differ from published ids");
+    check_key_order(consumed);
+    consumed.len() - ids.len()
+}
+
+/// Per key (one key lives in one partition), first occurrences have increasing `n`.
+pub fn check_key_order(consumed: &[Consumed]) {
     let mut by_partition: HashMap<i32, Vec<&Consumed>> = HashMap::new();
     for c in consumed {
         by_partition.entry(c.partition).or_default().push(c);
@@ -231,7 +252,6 @@ pub fn verify(published: &HashSet<Uuid>, consumed: &[Consumed]) -> usize {
             last_n.insert(&c.entity_id, c.n);
         }
     }
-    consumed.len() - ids.len()
 }
 
 pub fn ids(handles: &[DeliveryHandle]) -> HashSet<Uuid> {
