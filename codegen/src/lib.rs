@@ -5,3 +5,6 @@ pub mod topics;
 
 /// Schema compatibility checks (`eventctl compat` / `eventctl check`).
 pub mod compat;
+
+/// Catalog conventions lint (`eventctl lint`).
+pub mod lint;

@@ -78,6 +78,10 @@ pub struct DocStore {
 impl DocStore {
     /// A store reading from `source`.
     pub fn new(source: Source) -> DocStore {
+        let source = match source {
+            Source::Memory(files) => Source::Memory(files.into_iter().map(|(k, v)| (mem_key(&normalize(&k)), v)).collect()),
+            disk => disk,
+        };
         DocStore {
             source,
             docs: Vec::new(),
