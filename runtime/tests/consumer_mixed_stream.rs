@@ -21,7 +21,8 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
     let cluster = cluster(&[(TOPIC_EVENTS, 3)]);
     let bootstrap = cluster.bootstrap_servers();
 
-    let good = |_p: i32, id: u32| json!({"id": id, "code": "12345", "status": "open", "name": SECRET});
+    let good =
+        |_p: i32, id: u32| json!({"id": id, "code": "12345", "status": "open", "name": SECRET});
     let mut recs: Vec<Rec> = Vec::new();
     // (index into recs, expected class)
     let mut bad: Vec<(usize, FailureClass)> = Vec::new();
@@ -44,45 +45,108 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
 
     for round in 0..2u32 {
         push_valid(&mut recs, "test.created", 1, good(0, 10 + round));
-        push_bad(&mut recs, FailureClass::NotUtf8, Rec::value(0, b"\xff\xfe{\"a\":1}".to_vec()));
-        push_valid(&mut recs, "test.created", 2, json!({"id": 20 + round, "code": "54321", "status": "closed", "insurance": "private"}));
-        push_bad(&mut recs, FailureClass::NotJson, Rec::value(0, format!("{SECRET} is not json")));
-        push_bad(&mut recs, FailureClass::NotEnvelope, Rec::value(0, format!("[\"{SECRET}\", 1]")));
-        push_valid(&mut recs, "test.deleted", 1, json!({"id": 30 + round}));
-        push_bad(&mut recs, FailureClass::Empty, Rec::value(0, Vec::new()));
-        push_bad(&mut recs, FailureClass::Tombstone, Rec { key: Some(b"k".to_vec()), ..Rec::default() });
+        push_bad(
+            &mut recs,
+            FailureClass::NotUtf8,
+            Rec::value(0, b"\xff\xfe{\"a\":1}".to_vec()),
+        );
+        push_valid(
+            &mut recs,
+            "test.created",
+            2,
+            json!({"id": 20 + round, "code": "54321", "status": "closed", "insurance": "private"}),
+        );
+        push_bad(
+            &mut recs,
+            FailureClass::NotJson,
+            Rec::value(0, format!("{SECRET} is not json")),
+        );
         push_bad(
             &mut recs,
             FailureClass::NotEnvelope,
-            Rec::value(0, json!({"event_type": "test.created", "payload": {"name": SECRET}}).to_string()),
+            Rec::value(0, format!("[\"{SECRET}\", 1]")),
+        );
+        push_valid(&mut recs, "test.deleted", 1, json!({"id": 30 + round}));
+        push_bad(&mut recs, FailureClass::Empty, Rec::value(0, Vec::new()));
+        push_bad(
+            &mut recs,
+            FailureClass::Tombstone,
+            Rec {
+                key: Some(b"k".to_vec()),
+                ..Rec::default()
+            },
+        );
+        push_bad(
+            &mut recs,
+            FailureClass::NotEnvelope,
+            Rec::value(
+                0,
+                json!({"event_type": "test.created", "payload": {"name": SECRET}}).to_string(),
+            ),
         );
         let (_, mut wrong_types) = envelope("test.created", 1, good(0, 1));
-        wrong_types = String::from_utf8(wrong_types).unwrap().replace("\"version\":1", "\"version\":\"eins\"").into_bytes();
-        push_bad(&mut recs, FailureClass::NotEnvelope, Rec::value(0, wrong_types));
-        push_bad(&mut recs, FailureClass::UnknownEventType, Rec::value(0, envelope("test.exploded", 1, good(0, 1)).1));
-        push_bad(&mut recs, FailureClass::UnknownVersion, Rec::value(0, envelope("test.created", 9, good(0, 1)).1));
+        wrong_types = String::from_utf8(wrong_types)
+            .unwrap()
+            .replace("\"version\":1", "\"version\":\"eins\"")
+            .into_bytes();
         push_bad(
             &mut recs,
-            FailureClass::SchemaViolation,
-            Rec::value(0, envelope("test.created", 1, payload_with("code", json!(SECRET))).1),
+            FailureClass::NotEnvelope,
+            Rec::value(0, wrong_types),
+        );
+        push_bad(
+            &mut recs,
+            FailureClass::UnknownEventType,
+            Rec::value(0, envelope("test.exploded", 1, good(0, 1)).1),
+        );
+        push_bad(
+            &mut recs,
+            FailureClass::UnknownVersion,
+            Rec::value(0, envelope("test.created", 9, good(0, 1)).1),
         );
         push_bad(
             &mut recs,
             FailureClass::SchemaViolation,
-            Rec::value(0, envelope("test.created", 1, payload_with("status", json!(SECRET))).1),
+            Rec::value(
+                0,
+                envelope("test.created", 1, payload_with("code", json!(SECRET))).1,
+            ),
         );
         push_bad(
             &mut recs,
             FailureClass::SchemaViolation,
-            Rec::value(0, envelope("test.created", 1, payload_with("id", json!(0))).1),
+            Rec::value(
+                0,
+                envelope("test.created", 1, payload_with("status", json!(SECRET))).1,
+            ),
+        );
+        push_bad(
+            &mut recs,
+            FailureClass::SchemaViolation,
+            Rec::value(
+                0,
+                envelope("test.created", 1, payload_with("id", json!(0))).1,
+            ),
         );
         let mut missing = good(0, 3);
         missing.as_object_mut().unwrap().remove("code");
-        push_bad(&mut recs, FailureClass::SchemaViolation, Rec::value(0, envelope("test.created", 1, missing).1));
+        push_bad(
+            &mut recs,
+            FailureClass::SchemaViolation,
+            Rec::value(0, envelope("test.created", 1, missing).1),
+        );
         push_bad(
             &mut recs,
             FailureClass::Deserialize,
-            Rec::value(0, envelope("test.created", 1, payload_with("id", json!(5_000_000_000u64))).1),
+            Rec::value(
+                0,
+                envelope(
+                    "test.created",
+                    1,
+                    payload_with("id", json!(5_000_000_000u64)),
+                )
+                .1,
+            ),
         );
         let (_, mismatched) = event(0, "test.created", 1, good(0, 4));
         let mut mismatched = mismatched;
@@ -90,9 +154,17 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
         push_bad(&mut recs, FailureClass::HeaderMismatch, mismatched);
         let (_, mut wrong_version_header) = event(0, "test.created", 1, good(0, 4));
         wrong_version_header.headers[1].1 = "2".into();
-        push_bad(&mut recs, FailureClass::HeaderMismatch, wrong_version_header);
+        push_bad(
+            &mut recs,
+            FailureClass::HeaderMismatch,
+            wrong_version_header,
+        );
         let big = json!({"id": 5, "code": "12345", "status": "open", "name": SECRET.repeat(300)});
-        push_bad(&mut recs, FailureClass::Oversized, Rec::value(0, envelope("test.created", 1, big).1));
+        push_bad(
+            &mut recs,
+            FailureClass::Oversized,
+            Rec::value(0, envelope("test.created", 1, big).1),
+        );
     }
     // Each round holds one of every bad kind (several kinds share a class).
     let classes: std::collections::BTreeSet<_> = bad.iter().map(|(_, c)| *c).collect();
@@ -135,10 +207,19 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
         .start()
         .expect("consumer starts");
 
-    let dead = read_dlq(&bootstrap, "test-events.dlq", bad.len(), Duration::from_secs(60)).await;
-    wait_for("all offsets committed", Duration::from_secs(60), || consumer.metrics(), |m| {
-        covers(&m.stored_offsets, &ends) && covers(&m.committed_offsets, &ends)
-    })
+    let dead = read_dlq(
+        &bootstrap,
+        "test-events.dlq",
+        bad.len(),
+        Duration::from_secs(60),
+    )
+    .await;
+    wait_for(
+        "all offsets committed",
+        Duration::from_secs(60),
+        || consumer.metrics(),
+        |m| covers(&m.stored_offsets, &ends) && covers(&m.committed_offsets, &ends),
+    )
     .await;
     assert!(consumer.is_running());
 
@@ -155,7 +236,11 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
             ("test.created", 2) => "created.v2",
             _ => "deleted.v1",
         };
-        assert_eq!(by_id.get(id).map(Vec::as_slice), Some(&[want][..]), "event {id}");
+        assert_eq!(
+            by_id.get(id).map(Vec::as_slice),
+            Some(&[want][..]),
+            "event {id}"
+        );
     }
 
     // Every bad message is in the DLQ once, with its class, source offset and original bytes.
@@ -163,27 +248,42 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
     for d in &dead {
         let (topic, p, o) = d.source();
         assert_eq!(topic, TOPIC_EVENTS);
-        assert!(by_source.insert((p, o), d).is_none(), "dead-lettered twice: {d:?}");
+        assert!(
+            by_source.insert((p, o), d).is_none(),
+            "dead-lettered twice: {d:?}"
+        );
         assert_eq!(d.headers["dlq.group"], "mixed");
         assert!(chrono::DateTime::parse_from_rfc3339(&d.headers["dlq.time"]).is_ok());
         for (k, v) in &d.headers {
-            assert!(!v.contains("Geheim"), "header {k} leaks a payload value: {v}");
+            assert!(
+                !v.contains("Geheim"),
+                "header {k} leaks a payload value: {v}"
+            );
         }
     }
     for (i, class) in &bad {
         let (p, o) = produced[*i];
-        let d = by_source.get(&(p, o)).unwrap_or_else(|| panic!("record {i} ({class}) not dead-lettered"));
+        let d = by_source
+            .get(&(p, o))
+            .unwrap_or_else(|| panic!("record {i} ({class}) not dead-lettered"));
         assert_eq!(d.class(), class.as_str(), "record {i}: {:?}", d.headers);
         assert_eq!(d.key, recs[*i].key);
         match class {
             FailureClass::Oversized => {
                 assert_eq!(d.value, None);
-                assert_eq!(d.headers["dlq.original_size"], recs[*i].value.as_ref().unwrap().len().to_string());
+                assert_eq!(
+                    d.headers["dlq.original_size"],
+                    recs[*i].value.as_ref().unwrap().len().to_string()
+                );
             }
             _ => assert_eq!(d.value, recs[*i].value, "record {i} value not kept"),
         }
         if *class == FailureClass::SchemaViolation {
-            assert!(d.headers["dlq.pointer"].starts_with("/payload"), "{:?}", d.headers);
+            assert!(
+                d.headers["dlq.pointer"].starts_with("/payload"),
+                "{:?}",
+                d.headers
+            );
         }
     }
     let pointers: Vec<&str> = dead
@@ -191,7 +291,12 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
         .filter(|d| d.class() == "schema_violation")
         .map(|d| d.headers["dlq.pointer"].as_str())
         .collect();
-    for want in ["/payload/code", "/payload/status", "/payload/id", "/payload"] {
+    for want in [
+        "/payload/code",
+        "/payload/status",
+        "/payload/id",
+        "/payload",
+    ] {
         assert!(pointers.contains(&want), "{pointers:?}");
     }
 

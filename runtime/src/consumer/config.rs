@@ -164,8 +164,9 @@ impl ConsumerConfig {
         let num = |name: &str| -> Result<Option<u64>, ConfigError> {
             get(name)
                 .map(|v| {
-                    v.parse::<u64>()
-                        .map_err(|_| ConfigError::invalid(name, format!("{v:?} is not a non-negative integer")))
+                    v.parse::<u64>().map_err(|_| {
+                        ConfigError::invalid(name, format!("{v:?} is not a non-negative integer"))
+                    })
                 })
                 .transpose()
         };
@@ -243,9 +244,14 @@ impl ConsumerConfig {
             ));
         }
         if self.max_message_bytes == 0 {
-            return Err(ConfigError::invalid("max_message_bytes", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "max_message_bytes",
+                "must be at least 1",
+            ));
         }
-        if self.retry.initial_backoff.is_zero() || self.retry.max_backoff < self.retry.initial_backoff {
+        if self.retry.initial_backoff.is_zero()
+            || self.retry.max_backoff < self.retry.initial_backoff
+        {
             return Err(ConfigError::invalid(
                 "retry",
                 "initial backoff must be > 0 and not above the maximum backoff",
@@ -255,7 +261,10 @@ impl ConsumerConfig {
             return Err(ConfigError::invalid("commit_interval", "must be > 0"));
         }
         if self.dlq_delivery_timeout < Duration::from_millis(10) {
-            return Err(ConfigError::invalid("dlq_delivery_timeout", "must be at least 10 ms"));
+            return Err(ConfigError::invalid(
+                "dlq_delivery_timeout",
+                "must be at least 10 ms",
+            ));
         }
         for t in &self.topics {
             if t.ends_with(&self.dead_letter_suffix) {
@@ -317,10 +326,14 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.setting, "KAFKA_CONSUMER_MAX_RETRIES");
-        let e = ConsumerConfig::from_vars([("KAFKA_GROUP_ID", "g"), ("KAFKA_CONSUMER_UNHANDLED", "drop")])
-            .unwrap_err();
+        let e = ConsumerConfig::from_vars([
+            ("KAFKA_GROUP_ID", "g"),
+            ("KAFKA_CONSUMER_UNHANDLED", "drop"),
+        ])
+        .unwrap_err();
         assert_eq!(e.setting, "KAFKA_CONSUMER_UNHANDLED");
-        let e = ConsumerConfig::from_vars([("KAFKA_GROUP_ID", "g"), ("KAFKA_TOPICS", "a.dlq")]).unwrap_err();
+        let e = ConsumerConfig::from_vars([("KAFKA_GROUP_ID", "g"), ("KAFKA_TOPICS", "a.dlq")])
+            .unwrap_err();
         assert_eq!(e.setting, "topics");
     }
 }

@@ -118,7 +118,11 @@ impl<E: EventSet> Handlers<E> {
     }
 
     /// Deserialize for the handler that takes `info`'s events; `None` when none does.
-    pub fn prepare(&self, info: &SchemaInfo, raw: RawEnvelope) -> Option<Result<Invocation, DecodeError>> {
+    pub fn prepare(
+        &self,
+        info: &SchemaInfo,
+        raw: RawEnvelope,
+    ) -> Option<Result<Invocation, DecodeError>> {
         let prepare = self
             .by_kind
             .get(&(info.event_type, info.version))

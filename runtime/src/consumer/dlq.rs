@@ -64,7 +64,8 @@ impl DeadLetters {
         let mut client = ClientConfig::new();
         let timeout_ms = cfg.dlq_delivery_timeout.as_millis().min(i32::MAX as u128);
         // Headers and envelope fit in 64 KiB on top of the largest value the guard lets through.
-        let max_bytes = (cfg.max_message_bytes.saturating_add(64 * 1024)).clamp(1_000_000, 1_000_000_000);
+        let max_bytes =
+            (cfg.max_message_bytes.saturating_add(64 * 1024)).clamp(1_000_000, 1_000_000_000);
         client
             .set("acks", "all")
             .set("message.timeout.ms", timeout_ms.to_string())
@@ -88,7 +89,10 @@ impl DeadLetters {
         let mut hdrs = OwnedHeaders::new_with_capacity(12);
         if let Some(orig) = msg.headers() {
             for h in orig.iter().filter(|h| !h.key.starts_with("dlq.")) {
-                hdrs = hdrs.insert(Header { key: h.key, value: h.value });
+                hdrs = hdrs.insert(Header {
+                    key: h.key,
+                    value: h.value,
+                });
             }
         }
         let partition = msg.partition().to_string();
@@ -96,7 +100,10 @@ impl DeadLetters {
         let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut add = |key: &str, value: &str| {
             let h = std::mem::replace(&mut hdrs, OwnedHeaders::new());
-            hdrs = h.insert(Header { key, value: Some(value) });
+            hdrs = h.insert(Header {
+                key,
+                value: Some(value),
+            });
         };
         add(headers::CLASS, failure.class.as_str());
         add(headers::ERROR, &failure.message);

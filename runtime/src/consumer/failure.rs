@@ -111,7 +111,11 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    pub fn new(class: FailureClass, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        class: FailureClass,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Failure {
             class,
             pointer: pointer.into(),

@@ -211,7 +211,8 @@ impl<E: EventSet> ConsumerBuilder<E> {
             return Err(e);
         }
         self.config.validate()?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConsumerError::NoRuntime)?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ConsumerError::NoRuntime)?;
         let topics = self.topics()?;
         let validators = SchemaValidators::compile(E::schemas(), self.config.validate_formats)?;
         let metrics = Arc::new(Metrics::default());
@@ -228,7 +229,10 @@ impl<E: EventSet> ConsumerBuilder<E> {
             )
             .set(
                 "auto.commit.interval.ms",
-                cfg.commit_interval.as_millis().min(i32::MAX as u128).to_string(),
+                cfg.commit_interval
+                    .as_millis()
+                    .min(i32::MAX as u128)
+                    .to_string(),
             )
             .set("enable.partition.eof", "false");
         cfg.kafka.apply(&mut client);
@@ -349,19 +353,23 @@ impl Consumer {
         let spawned = std::thread::Builder::new()
             .name("pmp-consumer-close".into())
             .spawn(move || {
-                let committed = consumer.as_ref().map_or(true, |c| {
-                    let c: &StreamConsumer<Context> = c.get();
-                    let result = c.commit_consumer_state(CommitMode::Sync);
-                    if result.is_ok() {
-                        if let Ok(pos) = c.position() {
-                            record_committed(&metrics, &pos);
+                let committed = match consumer.as_ref() {
+                    None => true,
+                    Some(c) => {
+                        let result = c.get().commit_consumer_state(CommitMode::Sync);
+                        let ok = matches!(
+                            result,
+                            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))
+                        );
+                        if ok {
+                            // A synchronous commit of the stored offsets: they are now committed.
+                            for ((topic, partition), offset) in metrics.snapshot().stored_offsets {
+                                metrics.committed(&topic, partition, offset);
+                            }
                         }
+                        ok
                     }
-                    matches!(
-                        result,
-                        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))
-                    )
-                });
+                };
                 // Dropping closes: librdkafka leaves the group, which blocks without a broker.
                 drop(consumer.map(OffThreadDrop::into_inner));
                 drop(dlq.map(OffThreadDrop::into_inner));
@@ -416,7 +424,9 @@ impl ConsumerContext for Context {
         match result {
             Ok(()) => record_committed(&self.metrics, offsets),
             Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => tracing::warn!(error = %e, "offset commit failed; it is retried with the next commit"),
+            Err(e) => {
+                tracing::warn!(error = %e, "offset commit failed; it is retried with the next commit")
+            }
         }
     }
 }
@@ -493,9 +503,10 @@ impl<E: EventSet> Worker<E> {
             match self.process(&msg).await {
                 Step::Done => {
                     match consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
-                        Ok(()) => self
-                            .metrics
-                            .stored(msg.topic(), msg.partition(), msg.offset() + 1),
+                        Ok(()) => {
+                            self.metrics
+                                .stored(msg.topic(), msg.partition(), msg.offset() + 1)
+                        }
                         // The partition was revoked meanwhile; its new owner sees the message again.
                         Err(e) => tracing::debug!(
                             topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),

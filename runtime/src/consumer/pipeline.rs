@@ -43,10 +43,26 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn decode(&self, value: Option<&[u8]>, headers: Option<&OwnedHeaders>) -> Result<Decoded, Failure> {
+    pub fn decode(
+        &self,
+        value: Option<&[u8]>,
+        headers: Option<&OwnedHeaders>,
+    ) -> Result<Decoded, Failure> {
         let bytes = match value {
-            None => return Err(Failure::new(FailureClass::Tombstone, "", "record has no value")),
-            Some([]) => return Err(Failure::new(FailureClass::Empty, "", "record value is empty")),
+            None => {
+                return Err(Failure::new(
+                    FailureClass::Tombstone,
+                    "",
+                    "record has no value",
+                ))
+            }
+            Some([]) => {
+                return Err(Failure::new(
+                    FailureClass::Empty,
+                    "",
+                    "record value is empty",
+                ))
+            }
             Some(b) => b,
         };
         if bytes.len() > self.max_message_bytes {
@@ -111,10 +127,13 @@ impl Pipeline {
                 v.to_string(),
             ));
         }
-        let info = self
-            .validators
-            .info(index)
-            .ok_or_else(|| Failure::new(FailureClass::UnknownEventType, "/event_type", "schema table changed"))?;
+        let info = self.validators.info(index).ok_or_else(|| {
+            Failure::new(
+                FailureClass::UnknownEventType,
+                "/event_type",
+                "schema table changed",
+            )
+        })?;
         Ok(Decoded { raw, info })
     }
 }
@@ -136,36 +155,47 @@ pub(crate) fn decode_failure(e: DecodeError) -> Failure {
         DecodeError::UnknownVersion { .. } => {
             Failure::new(FailureClass::UnknownVersion, "/version", e.to_string())
         }
-        DecodeError::Payload { ref pointer, .. } => {
-            Failure::new(FailureClass::Deserialize, format!("/payload{pointer}"), e.to_string())
-        }
+        DecodeError::Payload { ref pointer, .. } => Failure::new(
+            FailureClass::Deserialize,
+            format!("/payload{pointer}"),
+            e.to_string(),
+        ),
     }
 }
 
 /// Headers are optional; a header that is present must agree with the envelope, because
 /// consumers route on headers without parsing the value.
 fn check_headers(raw: &RawEnvelope, headers: Option<&OwnedHeaders>) -> Result<(), Failure> {
-    let Some(headers) = headers else { return Ok(()) };
+    let Some(headers) = headers else {
+        return Ok(());
+    };
     for h in headers.iter() {
         let agrees = match h.key {
-            HEADER_EVENT_TYPE => h.value.and_then(|v| std::str::from_utf8(v).ok()) == Some(raw.event_type.as_str()),
-            HEADER_VERSION => h
-                .value
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                == Some(raw.version),
-            HEADER_EVENT_ID => h
-                .value
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(|v| uuid::Uuid::parse_str(v.trim()).ok())
-                == Some(raw.event_id),
+            HEADER_EVENT_TYPE => {
+                h.value.and_then(|v| std::str::from_utf8(v).ok()) == Some(raw.event_type.as_str())
+            }
+            HEADER_VERSION => {
+                h.value
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+                    == Some(raw.version)
+            }
+            HEADER_EVENT_ID => {
+                h.value
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| uuid::Uuid::parse_str(v.trim()).ok())
+                    == Some(raw.event_id)
+            }
             _ => true,
         };
         if !agrees {
             return Err(Failure::new(
                 FailureClass::HeaderMismatch,
                 format!("/{}", h.key),
-                format!("record header {:?} disagrees with the envelope field of that name", h.key),
+                format!(
+                    "record header {:?} disagrees with the envelope field of that name",
+                    h.key
+                ),
             ));
         }
     }

@@ -60,7 +60,10 @@ pub(crate) async fn handle_with_retries(
 }
 
 /// Sleep for `d`; `true` when shutdown was requested first.
-pub(crate) async fn sleep_or_stop(d: std::time::Duration, stop: &mut watch::Receiver<bool>) -> bool {
+pub(crate) async fn sleep_or_stop(
+    d: std::time::Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
     if *stop.borrow() {
         return true;
     }

@@ -116,7 +116,9 @@ impl SchemaValidators {
             Some(versions) => versions
                 .iter()
                 .find(|(v, _)| *v == version)
-                .map_or(SchemaLookup::UnknownVersion, |(_, i)| SchemaLookup::Found(*i)),
+                .map_or(SchemaLookup::UnknownVersion, |(_, i)| {
+                    SchemaLookup::Found(*i)
+                }),
         }
     }
 
@@ -250,8 +252,12 @@ mod tests {
         let v = SchemaValidators::compile(&INFOS, true).unwrap();
         assert_eq!(v.lookup("t.x", 2), SchemaLookup::UnknownVersion);
         assert_eq!(v.lookup("t.y", 1), SchemaLookup::UnknownEventType);
-        let SchemaLookup::Found(i) = v.lookup("t.x", 1) else { panic!() };
-        assert!(v.validate(i, &serde_json::json!({"id": 1, "code": "12345"})).is_ok());
+        let SchemaLookup::Found(i) = v.lookup("t.x", 1) else {
+            panic!()
+        };
+        assert!(v
+            .validate(i, &serde_json::json!({"id": 1, "code": "12345"}))
+            .is_ok());
 
         let e = v
             .validate(i, &serde_json::json!({"id": 1, "code": "Geheim-Anna"}))
@@ -261,13 +267,21 @@ mod tests {
         assert!(e.schema_pointer.ends_with("/pattern"), "{e:?}");
         assert!(!format!("{e} {e:?}").contains("Anna"));
 
-        let e = v.validate(i, &serde_json::json!({"id": 0, "code": "12345"})).unwrap_err();
-        assert_eq!((e.keyword.as_str(), e.instance_pointer.as_str()), ("minimum", "/id"));
+        let e = v
+            .validate(i, &serde_json::json!({"id": 0, "code": "12345"}))
+            .unwrap_err();
+        assert_eq!(
+            (e.keyword.as_str(), e.instance_pointer.as_str()),
+            ("minimum", "/id")
+        );
         let e = v.validate(i, &serde_json::json!({"id": 3})).unwrap_err();
         assert_eq!(e.keyword, "required");
         assert!(e.message.contains("\"code\""));
         let e = v
-            .validate(i, &serde_json::json!({"id": 3, "code": "12345", "mail": "anna-at-example"}))
+            .validate(
+                i,
+                &serde_json::json!({"id": 3, "code": "12345", "mail": "anna-at-example"}),
+            )
             .unwrap_err();
         assert_eq!(e.keyword, "format");
         assert!(!format!("{e:?}").contains("anna"));

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use pmp_event_runtime::consumer::{ConsumerConfig, ConsumerMetrics, RetryPolicy};
-use pmp_event_runtime::{DecodeError, Envelope, EventKind, EventPayload, EventSet, KafkaConfig, RawEnvelope, SchemaInfo};
+use pmp_event_runtime::{
+    DecodeError, Envelope, EventKind, EventPayload, EventSet, KafkaConfig, RawEnvelope, SchemaInfo,
+};
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
@@ -55,7 +57,12 @@ pub const DELETED_V1_SCHEMA: &str = r#"{
 
 pub const TOPIC_EVENTS: &str = "test-events";
 
-const fn info(event_type: &'static str, version: u32, schema_id: &'static str, schema_json: &'static str) -> SchemaInfo {
+const fn info(
+    event_type: &'static str,
+    version: u32,
+    schema_id: &'static str,
+    schema_json: &'static str,
+) -> SchemaInfo {
     SchemaInfo {
         event_type,
         version,
@@ -180,18 +187,24 @@ impl EventSet for TestEvent {
 }
 
 /// A mock cluster with `topics` (name, partitions) and their `.dlq` topics (1 partition).
-pub fn cluster(topics: &[(&str, i32)]) -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+pub fn cluster(
+    topics: &[(&str, i32)],
+) -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
     let c = MockCluster::new(1).expect("mock cluster");
     for (t, p) in topics {
         c.create_topic(t, *p, 1).expect("create topic");
-        c.create_topic(&format!("{t}.dlq"), 1, 1).expect("create dlq topic");
+        c.create_topic(&format!("{t}.dlq"), 1, 1)
+            .expect("create dlq topic");
     }
     c
 }
 
 /// Consumer settings suited to tests: fast commits, short backoff.
 pub fn config(bootstrap: &str, group: &str, topics: &[&str]) -> ConsumerConfig {
-    let mut cfg = ConsumerConfig::new(KafkaConfig::new(bootstrap), group);
+    // The mock cluster only notices a closed member when its session times out (it does not
+    // act on LeaveGroup), so a restart in the same group waits for this.
+    let kafka = KafkaConfig::new(bootstrap).set("session.timeout.ms", "6000");
+    let mut cfg = ConsumerConfig::new(kafka, group);
     cfg.topics = topics.iter().map(|t| t.to_string()).collect();
     cfg.commit_interval = Duration::from_millis(100);
     cfg.retry = RetryPolicy {
@@ -261,9 +274,13 @@ pub async fn produce(p: &FutureProducer, topic: &str, recs: &[Rec]) -> Vec<(i32,
     for r in recs {
         let mut hdrs = OwnedHeaders::new();
         for (k, v) in &r.headers {
-            hdrs = hdrs.insert(Header { key: k, value: Some(v) });
+            hdrs = hdrs.insert(Header {
+                key: k,
+                value: Some(v),
+            });
         }
-        let mut rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).partition(r.partition).headers(hdrs);
+        let mut rec: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(topic).partition(r.partition).headers(hdrs);
         if let Some(k) = &r.key {
             rec = rec.key(k.as_slice());
         }
@@ -311,14 +328,18 @@ pub async fn read_dlq(bootstrap: &str, topic: &str, n: usize, limit: Duration) -
         .create()
         .expect("dlq reader");
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
     c.assign(&tpl).unwrap();
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + limit;
     while out.len() < n {
         let m = match tokio::time::timeout_at(deadline, c.recv()).await {
             Ok(m) => m.expect("dlq recv"),
-            Err(_) => panic!("only {} of {n} dead letters arrived in {topic}: {out:#?}", out.len()),
+            Err(_) => panic!(
+                "only {} of {n} dead letters arrived in {topic}: {out:#?}",
+                out.len()
+            ),
         };
         let mut headers = BTreeMap::new();
         if let Some(h) = m.headers() {
@@ -370,11 +391,16 @@ pub fn ends(topic: &str, produced: &[(i32, i64)]) -> BTreeMap<(String, i32), i64
 
 /// Whether every partition in `ends` has its end offset in `offsets`.
 pub fn covers(offsets: &BTreeMap<(String, i32), i64>, ends: &BTreeMap<(String, i32), i64>) -> bool {
-    ends.iter().all(|(k, end)| offsets.get(k).is_some_and(|o| o >= end))
+    ends.iter()
+        .all(|(k, end)| offsets.get(k).is_some_and(|o| o >= end))
 }
 
 /// The committed offsets of `group` as the broker reports them.
-pub fn broker_committed(bootstrap: &str, group: &str, ends: &BTreeMap<(String, i32), i64>) -> BTreeMap<(String, i32), i64> {
+pub fn broker_committed(
+    bootstrap: &str,
+    group: &str,
+    ends: &BTreeMap<(String, i32), i64>,
+) -> BTreeMap<(String, i32), i64> {
     let c: rdkafka::consumer::BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
@@ -385,7 +411,9 @@ pub fn broker_committed(bootstrap: &str, group: &str, ends: &BTreeMap<(String, i
     for (t, p) in ends.keys() {
         tpl.add_partition(t, *p);
     }
-    let got = c.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
+    let got = c
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed offsets");
     got.elements()
         .into_iter()
         .filter_map(|e| match e.offset() {
