@@ -4,6 +4,9 @@
 
 use clap::{Parser, Subcommand};
 
+mod check;
+mod compat;
+mod lint;
 mod topics;
 
 #[derive(Parser)]
@@ -17,12 +20,21 @@ struct Cli {
 enum Cmd {
     /// Render, check or apply the topic setup of schemas/topics.json.
     Topics(topics::Args),
+    /// Compatibility of two schema files (exit 0 compatible, 1 incompatible/unknown, 2 error).
+    Compat(compat::Args),
+    /// Check the whole catalog: version chains and, with --against, a git baseline.
+    Check(check::Args),
+    /// Lint the catalog's conventions (naming, $id, titles, topics, keys, x-pii, open objects).
+    Lint(lint::Args),
 }
 
 fn main() {
     let code = match Cli::try_parse() {
         Ok(cli) => match cli.cmd {
             Cmd::Topics(args) => topics::run(args),
+            Cmd::Compat(args) => compat::run(args),
+            Cmd::Check(args) => check::run(args),
+            Cmd::Lint(args) => lint::run(args),
         },
         Err(e) => {
             let _ = e.print();
