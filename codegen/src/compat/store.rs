@@ -148,7 +148,8 @@ impl DocStore {
         walk.walk(&value, "", &file_uri);
         bases.sort_by_key(|b| std::cmp::Reverse(b.0.len()));
         self.docs.push(Doc { path: path.to_path_buf(), file_uri: file_uri.clone(), value, map: SourceMap::build(text), dialect, bases });
-        for (base, reference) in refs {
+        for (base, reference, _) in &refs {
+            let (base, reference) = (base.clone(), reference.clone());
             let Ok(abs) = resolve_uri(&base, &reference) else { continue };
             let resource = strip_fragment(&abs).to_string();
             if self.resources.contains_key(&resource) {
@@ -172,6 +173,11 @@ impl DocStore {
             // A file that fails to parse surfaces here, naming that file.
             let loaded = self.load(&target)?;
             self.resources.entry(resource).or_insert((loaded, String::new()));
+        }
+        // Every reference must resolve now, so a typo is an input error even where the
+        // comparison would never look.
+        for (_, reference, ptr) in &refs {
+            self.resolve(id, ptr, reference)?;
         }
         Ok(id)
     }
@@ -279,7 +285,7 @@ struct Walk<'a> {
     id: DocId,
     dialect: Dialect,
     bases: &'a mut Vec<(String, String)>,
-    refs: &'a mut Vec<(String, String)>,
+    refs: &'a mut Vec<(String, String, String)>,
     resources: &'a mut HashMap<String, (DocId, String)>,
     anchors: &'a mut HashMap<String, (DocId, String)>,
 }
@@ -304,7 +310,7 @@ impl Walk<'_> {
                     self.anchors.insert(format!("{}#{a}", strip_fragment(&base)), (self.id, ptr.to_string()));
                 }
                 if let Some(r) = map.get("$ref").and_then(Value::as_str) {
-                    self.refs.push((base.clone(), r.to_string()));
+                    self.refs.push((base.clone(), r.to_string(), ptr.to_string()));
                 }
                 for (k, child) in map {
                     if matches!(k.as_str(), "enum" | "const" | "examples" | "default") || k.starts_with("x-") {
