@@ -524,7 +524,12 @@ impl Engine {
                         Err((err, record)) => {
                             shared.inflight.fetch_sub(1, SeqCst);
                             shared.count_failure(err.rdkafka_error_code());
-                            core.cycle_failed = true;
+                            // A full librdkafka queue is back-pressure, not an outage: the
+                            // event is spooled below and, since the spool is then non-empty,
+                            // later events queue behind it until the drain has sent it.
+                            if err.rdkafka_error_code() != Some(RDKafkaErrorCode::QueueFull) {
+                                core.cycle_failed = true;
+                            }
                             if let Origin::Direct(t) = record.delivery_opaque.origin {
                                 tx = t;
                             }

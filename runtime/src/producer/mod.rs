@@ -85,6 +85,7 @@ use tokio::sync::watch;
 
 use crate::config::ConfigError;
 use crate::envelope::{redact_serde_message, Envelope};
+
 use crate::payload::EventPayload;
 use crate::spool::{RecoveryReport, SpoolError};
 
@@ -94,6 +95,32 @@ pub use metrics::{FailureCounts, ProducerMetrics};
 pub use state::ConnectionState;
 
 use engine::{Engine, Prepared};
+
+/// The wire envelope, borrowed: same fields, order and skipping as
+/// [`Envelope`]'s serialization, without copying strings per event.
+#[derive(serde::Serialize)]
+struct WireEnvelope<'a, P> {
+    event_id: uuid::Uuid,
+    event_type: &'static str,
+    version: u32,
+    timestamp: chrono::DateTime<chrono::Utc>,
+    producer: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<uuid::Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    causation_id: Option<uuid::Uuid>,
+    payload: &'a P,
+}
+
+/// A UUID v7 from the thread-local RNG: `Uuid::now_v7` asks the OS for randomness on every
+/// call, a system call per event on the hot path.
+fn new_event_id(now: chrono::DateTime<chrono::Utc>) -> uuid::Uuid {
+    use rand::RngCore;
+    let mut bytes = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
+}
 
 /// How long `Drop` may take to purge librdkafka into the spool.
 const DROP_DEADLINE: Duration = Duration::from_secs(2);
@@ -164,7 +191,17 @@ impl RobustProducer {
     /// Publish a payload in a new envelope (`event_id` UUID v7, now, this service).
     /// Returns at once; see [`DeliveryHandle`].
     pub fn publish<P: EventPayload>(&self, payload: P) -> Result<DeliveryHandle, PublishError> {
-        self.publish_envelope(Envelope::new(self.service_name.as_str(), payload))
+        let now = chrono::Utc::now();
+        self.send_parts(WireEnvelope {
+            event_id: new_event_id(now),
+            event_type: P::EVENT_TYPE,
+            version: P::VERSION,
+            timestamp: now,
+            producer: &self.service_name,
+            correlation_id: None,
+            causation_id: None,
+            payload: &payload,
+        })
     }
 
     /// Publish a prepared envelope (e.g. with correlation ids). An empty `producer` is
@@ -175,57 +212,44 @@ impl RobustProducer {
         &self,
         envelope: Envelope<P>,
     ) -> Result<DeliveryHandle, PublishError> {
-        let Envelope {
-            event_id,
-            timestamp,
-            producer,
-            correlation_id,
-            causation_id,
-            payload,
-            ..
-        } = envelope;
-        let producer = if producer.is_empty() {
-            self.service_name.clone()
+        let producer = if envelope.producer.is_empty() {
+            self.service_name.as_str()
         } else {
-            producer
+            envelope.producer.as_str()
         };
-        let key = payload.partition_key();
+        self.send_parts(WireEnvelope {
+            event_id: envelope.event_id,
+            event_type: P::EVENT_TYPE,
+            version: P::VERSION,
+            timestamp: envelope.timestamp,
+            producer,
+            correlation_id: envelope.correlation_id,
+            causation_id: envelope.causation_id,
+            payload: &envelope.payload,
+        })
+    }
+
+    fn send_parts<P: EventPayload>(
+        &self,
+        envelope: WireEnvelope<'_, P>,
+    ) -> Result<DeliveryHandle, PublishError> {
         let ser_err = |e: serde_json::Error| PublishError::Serialize {
             event_type: P::EVENT_TYPE,
             version: P::VERSION,
             message: redact_serde_message(&e.to_string()),
         };
-        let value = if self.validate {
-            let payload = serde_json::to_value(&payload).map_err(ser_err)?;
-            self.validators.validate::<P>(&payload)?;
-            serde_json::to_vec(&Envelope {
-                event_id,
-                event_type: P::EVENT_TYPE.to_owned(),
-                version: P::VERSION,
-                timestamp,
-                producer,
-                correlation_id,
-                causation_id,
-                payload,
-            })
-        } else {
-            serde_json::to_vec(&Envelope {
-                event_id,
-                event_type: P::EVENT_TYPE.to_owned(),
-                version: P::VERSION,
-                timestamp,
-                producer,
-                correlation_id,
-                causation_id,
-                payload,
-            })
+        if self.validate {
+            let json = serde_json::to_value(envelope.payload).map_err(ser_err)?;
+            self.validators.validate::<P>(&json)?;
         }
-        .map_err(ser_err)?;
+        let mut value = Vec::with_capacity(512);
+        serde_json::to_writer(&mut value, &envelope).map_err(ser_err)?;
+        let event_id = envelope.event_id;
         let (handle, tx) = DeliveryHandle::new(event_id);
         self.engine.publish(
             Prepared {
                 topic: P::TOPIC,
-                key,
+                key: envelope.payload.partition_key(),
                 value,
                 event_id,
                 event_type: P::EVENT_TYPE,
@@ -297,5 +321,42 @@ impl RobustProducer {
 impl Drop for RobustProducer {
     fn drop(&mut self) {
         self.engine.shutdown(DROP_DEADLINE, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_envelope_serializes_exactly_like_envelope() {
+        let now = chrono::Utc::now();
+        for corr in [None, Some(uuid::Uuid::new_v4())] {
+            let env = Envelope {
+                event_id: new_event_id(now),
+                event_type: "patient.created".to_owned(),
+                version: 2,
+                timestamp: now,
+                producer: "svc".to_owned(),
+                correlation_id: corr,
+                causation_id: None,
+                payload: serde_json::json!({"a": 1, "b": "x"}),
+            };
+            let wire = WireEnvelope {
+                event_id: env.event_id,
+                event_type: "patient.created",
+                version: 2,
+                timestamp: now,
+                producer: "svc",
+                correlation_id: corr,
+                causation_id: None,
+                payload: &env.payload,
+            };
+            assert_eq!(
+                serde_json::to_vec(&env).unwrap(),
+                serde_json::to_vec(&wire).unwrap()
+            );
+            assert_eq!(env.event_id.get_version_num(), 7);
+        }
     }
 }

@@ -54,6 +54,10 @@ impl Validators {
         payload: &serde_json::Value,
     ) -> Result<(), PublishError> {
         let validator = self.get::<P>()?;
+        // `is_valid` short-circuits and builds no error: the common case stays cheap.
+        if validator.is_valid(payload) {
+            return Ok(());
+        }
         match validator.validate(payload) {
             Ok(()) => Ok(()),
             Err(e) => Err(PublishError::Invalid {

@@ -146,23 +146,29 @@ pub struct Consumed {
 /// Read the topic from the beginning until every id in `expected` was seen.
 pub fn consume_until(bootstrap: &str, expected: &HashSet<Uuid>) -> Vec<Consumed> {
     let total = expected.len();
-    consume_while(bootstrap, |seen| {
-        let missing = expected.iter().filter(|id| !seen.contains(id)).count();
-        (missing > 0).then(|| format!("consumed {} of {total} expected events", total - missing))
+    let mut found = 0;
+    consume_while(bootstrap, |new_id| {
+        if new_id.is_some_and(|id| expected.contains(&id)) {
+            found += 1;
+        }
+        (found < total).then(|| format!("consumed {found} of {total} expected events"))
     })
 }
 
 /// Read the topic from the beginning until `n` distinct events were seen.
 pub fn consume_distinct(bootstrap: &str, n: usize) -> Vec<Consumed> {
-    consume_while(bootstrap, |seen| {
-        (seen.len() < n).then(|| format!("consumed {} of {n} events", seen.len()))
+    let mut distinct = 0;
+    consume_while(bootstrap, |new_id| {
+        distinct += usize::from(new_id.is_some());
+        (distinct < n).then(|| format!("consumed {distinct} of {n} events"))
     })
 }
 
-/// Consume while `missing` says what is still missing; panics with that after a bound.
+/// Consume while `missing` (told each newly seen id) says what is still missing; panics
+/// with that after a bound.
 fn consume_while(
     bootstrap: &str,
-    mut missing: impl FnMut(&HashSet<Uuid>) -> Option<String>,
+    mut missing: impl FnMut(Option<Uuid>) -> Option<String>,
 ) -> Vec<Consumed> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -179,7 +185,8 @@ fn consume_while(
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let until = Instant::now() + Duration::from_secs(120);
-    while let Some(what) = missing(&seen) {
+    let mut last_new = None;
+    while let Some(what) = missing(last_new.take()) {
         assert!(Instant::now() < until, "{what}");
         let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
             continue;
@@ -204,7 +211,9 @@ fn consume_while(
             Some(payload.entity_id.as_bytes()),
             "key is the partition key"
         );
-        seen.insert(env.event_id);
+        if seen.insert(env.event_id) {
+            last_new = Some(env.event_id);
+        }
         out.push(Consumed {
             partition: msg.partition(),
             offset: msg.offset(),
