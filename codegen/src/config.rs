@@ -1,0 +1,118 @@
+//! The builder a `build.rs` uses, in the style of `prost-build`.
+//!
+//! ```no_run
+//! // build.rs of a service
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     pmp_event_codegen::Config::new().schemas_dir("../schemas").generate()?;
+//!     Ok(())
+//! }
+//! ```
+//! and in `src/lib.rs`: `include!(concat!(env!("OUT_DIR"), "/events.rs"));`.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::ir::events::{lower_dir, lower_standalone};
+use crate::schema::Catalog;
+
+#[derive(Debug, Clone)]
+enum Input {
+    None,
+    Dir(PathBuf),
+    File(PathBuf),
+}
+
+/// Generator configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    input: Input,
+    out_file_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl Config {
+    /// A configuration with no input yet; output file name `events.rs`.
+    pub fn new() -> Self {
+        Config { input: Input::None, out_file_name: "events.rs".to_owned() }
+    }
+
+    /// Generate the event catalog in `dir` (`events/`, `commands/`, `common/`, `envelope.json`).
+    pub fn schemas_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.input = Input::Dir(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Generate types for one standalone JSON Schema (its root type and `$defs`, plus
+    /// whatever it refers to), with no event registry.
+    pub fn schema_file(mut self, file: impl AsRef<Path>) -> Self {
+        self.input = Input::File(file.as_ref().to_path_buf());
+        self
+    }
+
+    /// File name written by [`Config::generate`] inside `$OUT_DIR` (default `events.rs`).
+    pub fn out_file_name(mut self, name: impl Into<String>) -> Self {
+        self.out_file_name = name.into();
+        self
+    }
+
+    fn load(&self) -> Result<Catalog> {
+        match &self.input {
+            Input::None => Err(Error::config("no input: call `schemas_dir(..)` or `schema_file(..)`")),
+            Input::Dir(dir) => Catalog::load_dir(dir),
+            Input::File(file) => Catalog::load_file(file),
+        }
+    }
+
+    fn render(&self, cat: &Catalog) -> Result<String> {
+        let model = match &self.input {
+            Input::File(_) => lower_standalone(cat)?,
+            _ => lower_dir(cat)?,
+        };
+        crate::emit::emit(&model)
+    }
+
+    /// Generate and return the Rust source (prints nothing).
+    pub fn generate_to_string(&self) -> Result<String> {
+        let cat = self.load()?;
+        self.render(&cat)
+    }
+
+    /// Generate into `path` (written only when the content changed). Prints nothing.
+    pub fn write_to(&self, path: impl AsRef<Path>) -> Result<()> {
+        let code = self.generate_to_string()?;
+        write_if_changed(path.as_ref(), &code)
+    }
+
+    /// For `build.rs`: generate into `$OUT_DIR/<out_file_name>` and print
+    /// `cargo:rerun-if-changed` for every file and directory read (also on failure, so
+    /// fixing a schema reruns the build script).
+    pub fn generate(&self) -> Result<()> {
+        let out_dir = std::env::var_os("OUT_DIR")
+            .ok_or_else(|| Error::config("OUT_DIR is not set: `generate()` is meant for build.rs; use `write_to(path)` elsewhere"))?;
+        match &self.input {
+            Input::Dir(p) | Input::File(p) => println!("cargo:rerun-if-changed={}", p.display()),
+            Input::None => {}
+        }
+        let cat = self.load()?;
+        for path in cat.read_paths() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+        let code = self.render(&cat)?;
+        write_if_changed(&PathBuf::from(out_dir).join(&self.out_file_name), &code)
+    }
+}
+
+fn write_if_changed(path: &Path, code: &str) -> Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == code) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, &e))?;
+    }
+    std::fs::write(path, code).map_err(|e| Error::io(path, &e))
+}

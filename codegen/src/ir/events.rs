@@ -1,0 +1,212 @@
+//! The event registry of a schema directory, and the two lowering entry points.
+//!
+//! Directory layout (see the README): `events/<type>/vN.json` and `commands/<type>/vN.json`
+//! are payload schemas; `common/**.json` are shared definitions (each becomes a type even
+//! when unused, so services can use them); `envelope.json` is embedded as text; other files
+//! (like `topics.json`) are only loaded for `$ref` resolution.
+//!
+//! A payload schema's root must be `type: object` and carry `x-kafka-topic` and
+//! `x-kafka-key` (a required top-level property of integer, string, uuid or string-enum
+//! type). `x-event-type` / `x-event-version`, when present, must match the path.
+//! `x-compatibility` defaults to `BACKWARD_TRANSITIVE`.
+
+use serde_json::Value;
+
+use super::lower::Lowerer;
+use super::name::type_name;
+use super::recursion::box_recursive;
+use super::{EventDef, Model, Ty, TypeKind};
+use crate::error::Result;
+use crate::schema::bundle::bundle;
+use crate::schema::catalog::escape_pointer;
+use crate::schema::{Catalog, Loc};
+
+struct Meta {
+    doc: usize,
+    command: bool,
+    event_type: String,
+    version: u32,
+}
+
+/// Lower a whole schema directory.
+pub fn lower_dir(cat: &Catalog) -> Result<Model> {
+    let mut metas = Vec::new();
+    for (i, doc) in cat.documents().iter().enumerate() {
+        let parts: Vec<&str> = doc.rel.split('/').collect();
+        let root = Loc { doc: i, pointer: String::new() };
+        match parts.as_slice() {
+            [kind @ ("events" | "commands"), event_type, file] => {
+                let version = file
+                    .strip_prefix('v')
+                    .and_then(|f| f.strip_suffix(".json"))
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .filter(|n| *n >= 1);
+                let Some(version) = version else {
+                    return Err(cat.error(&root, "payload schema files must be named `vN.json` (N >= 1)"));
+                };
+                metas.push(Meta { doc: i, command: *kind == "commands", event_type: (*event_type).to_owned(), version });
+            }
+            ["events" | "commands", ..] => {
+                return Err(cat.error(&root, "payload schemas live at `events/<type>/vN.json` or `commands/<type>/vN.json`"))
+            }
+            _ => {}
+        }
+    }
+    let mut lw = Lowerer::new(cat);
+    for m in &metas {
+        let name = format!("{}V{}", type_name(&m.event_type), m.version);
+        lw.root_names.insert(m.doc, name);
+        lw.prefixed_defs.insert(m.doc);
+    }
+    let mut events = Vec::new();
+    for m in &metas {
+        events.push(lower_event(&mut lw, m)?);
+    }
+    let mut lowered_docs: Vec<usize> = metas.iter().map(|m| m.doc).collect();
+    for (i, doc) in cat.documents().iter().enumerate() {
+        if doc.rel.starts_with("common/") {
+            lw.named(&Loc { doc: i, pointer: String::new() })?;
+            lowered_docs.push(i);
+        }
+    }
+    for doc in lowered_docs {
+        lower_defs(&mut lw, doc)?;
+    }
+    let mut envelope_json = None;
+    for (i, doc) in cat.documents().iter().enumerate() {
+        if doc.rel == "envelope.json" {
+            let root = Loc { doc: i, pointer: String::new() };
+            envelope_json = Some(to_json(&bundle(cat, &root)?));
+        }
+    }
+    events.sort_by(|a: &EventDef, b| (&a.event_type, a.version).cmp(&(&b.event_type, b.version)));
+    let mut types = lw.types;
+    box_recursive(&mut types);
+    Ok(Model { types, events, envelope_json, standalone: None })
+}
+
+/// Lower one standalone schema (the catalog's first document): its root and `$defs`.
+pub fn lower_standalone(cat: &Catalog) -> Result<Model> {
+    let root = Loc { doc: 0, pointer: String::new() };
+    let mut lw = Lowerer::new(cat);
+    let ty = lw.named(&root)?;
+    lower_defs(&mut lw, 0)?;
+    let name = match ty {
+        Ty::Named(n) => n,
+        _ => lw.name_for(&root)?,
+    };
+    let json = to_json(&bundle(cat, &root)?);
+    let mut types = lw.types;
+    box_recursive(&mut types);
+    Ok(Model { types, events: Vec::new(), envelope_json: None, standalone: Some((name, json)) })
+}
+
+fn lower_defs(lw: &mut Lowerer<'_>, doc: usize) -> Result<()> {
+    let root = Loc { doc, pointer: String::new() };
+    let names: Vec<String> = lw
+        .cat
+        .get(&root)
+        .and_then(|v| v.get("$defs"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    for name in names {
+        let loc = Loc { doc, pointer: format!("/$defs/{}", escape_pointer(&name)) };
+        lw.named(&loc)?;
+    }
+    Ok(())
+}
+
+fn to_json(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn lower_event(lw: &mut Lowerer<'_>, m: &Meta) -> Result<EventDef> {
+    let cat = lw.cat;
+    let root = Loc { doc: m.doc, pointer: String::new() };
+    let map = match cat.get(&root) {
+        Some(Value::Object(map)) => map,
+        _ => return Err(cat.error(&root, "a payload schema's root must be a JSON object with `type: object`")),
+    };
+    if map.get("type").and_then(Value::as_str) != Some("object") {
+        return Err(cat.error(&root.child("type"), "a payload schema's root must have `type: object`"));
+    }
+    let text = |key: &str| -> Result<Option<String>> {
+        match map.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(_) => Err(cat.error(&root.child(key), format!("`{key}` must be a non-empty string"))),
+        }
+    };
+    if let Some(declared) = text("x-event-type")? {
+        if declared != m.event_type {
+            return Err(cat.error(
+                &root.child("x-event-type"),
+                format!("`x-event-type` {declared:?} does not match the directory name {:?}", m.event_type),
+            ));
+        }
+    }
+    if let Some(v) = map.get("x-event-version") {
+        if v.as_u64() != Some(u64::from(m.version)) {
+            return Err(cat.error(
+                &root.child("x-event-version"),
+                format!("`x-event-version` does not match the file name `v{}.json`", m.version),
+            ));
+        }
+    }
+    let topic = text("x-kafka-topic")?
+        .ok_or_else(|| cat.error(&root, "missing `x-kafka-topic` (the Kafka topic this payload is published to)"))?;
+    let key_field = text("x-kafka-key")?
+        .ok_or_else(|| cat.error(&root, "missing `x-kafka-key` (the required property used as record key)"))?;
+    let compatibility = text("x-compatibility")?.unwrap_or_else(|| "BACKWARD_TRANSITIVE".to_owned());
+    let ty = lw.named(&root)?;
+    let Ty::Named(type_name) = ty else {
+        return Err(cat.error(&root, "a payload schema must describe an object"));
+    };
+    let key_at = root.child("x-kafka-key");
+    let key_rust = match lw.types.get(&type_name).map(|d| &d.kind) {
+        Some(TypeKind::Struct { fields, .. }) => {
+            let Some(field) = fields.iter().find(|f| f.json_name == key_field) else {
+                return Err(cat.error(&key_at, format!("`x-kafka-key` names {key_field:?}, which is not a property")));
+            };
+            if !field.required {
+                return Err(cat.error(&key_at, format!("`x-kafka-key` property {key_field:?} must be required")));
+            }
+            if !keyable(lw, &field.ty) {
+                return Err(cat.error(
+                    &key_at,
+                    format!("`x-kafka-key` property {key_field:?} must be an integer, string, uuid or string enum"),
+                ));
+            }
+            field.rust_name.clone()
+        }
+        _ => return Err(cat.error(&root, "a payload schema must describe an object with properties")),
+    };
+    let schema_json = to_json(&bundle(cat, &root)?);
+    let doc = cat.document(&root);
+    Ok(EventDef {
+        event_type: m.event_type.clone(),
+        version: m.version,
+        command: m.command,
+        topic,
+        key_field,
+        key_rust,
+        schema_id: doc.uri.clone(),
+        compatibility,
+        schema_json,
+        type_name,
+        rel_path: doc.rel.clone(),
+    })
+}
+
+fn keyable(lw: &Lowerer<'_>, ty: &Ty) -> bool {
+    match ty {
+        Ty::Int(_) | Ty::String | Ty::Uuid => true,
+        Ty::Named(n) => match lw.types.get(n).map(|d| &d.kind) {
+            Some(TypeKind::StringEnum(_)) => true,
+            Some(TypeKind::Alias(inner)) => keyable(lw, inner),
+            _ => false,
+        },
+        _ => false,
+    }
+}

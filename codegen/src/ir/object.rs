@@ -1,0 +1,213 @@
+//! Objects: `properties` + `required` become a struct, `additionalProperties` a map.
+//!
+//! | schema | Rust |
+//! |---|---|
+//! | required property | `T` |
+//! | optional property | `Option<T>`, omitted when `None` |
+//! | optional with `default` | `T` with a serde default function |
+//! | required, `["T","null"]` | `Option<T>`, `null` when `None` |
+//! | optional, `["T","null"]` | `Option<Option<T>>`: absent = `None`, null = `Some(None)` |
+//! | `additionalProperties: false` | `#[serde(deny_unknown_fields)]` |
+//! | no `properties`, `additionalProperties: S` | `BTreeMap<String, S>` (sorted: deterministic) |
+//! | `properties` and `additionalProperties: S` | struct + flattened `additional_properties` map |
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::lower::{Lowered, Lowerer};
+use super::name::{field_name, type_name, unraw};
+use super::{default, Field, Ty, TypeKind};
+use crate::error::Result;
+use crate::schema::Loc;
+
+/// What `additionalProperties` says.
+#[derive(Debug, Clone)]
+pub enum Additional {
+    /// Absent or `true`: unknown properties are ignored when deserializing.
+    Open,
+    /// `false`.
+    Deny,
+    /// A schema at this location.
+    Schema(Loc),
+}
+
+impl Additional {
+    /// Read `additionalProperties` of the schema at `loc`.
+    pub fn of(loc: &Loc, map: &Map<String, Value>) -> Additional {
+        match map.get("additionalProperties") {
+            None | Some(Value::Bool(true)) => Additional::Open,
+            Some(Value::Bool(false)) => Additional::Deny,
+            Some(_) => Additional::Schema(loc.child("additionalProperties")),
+        }
+    }
+}
+
+/// Properties in schema order as (name, location).
+pub fn properties_of(loc: &Loc, map: &Map<String, Value>) -> Vec<(String, Loc)> {
+    map.get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .keys()
+                .map(|k| (k.clone(), loc.child("properties").child(k)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `required` names with their locations.
+pub fn required_of(loc: &Loc, map: &Map<String, Value>) -> Vec<(String, Loc)> {
+    map.get("required")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| Some((v.as_str()?.to_owned(), loc.child("required").child(&i.to_string()))))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Lower an object schema.
+pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &str) -> Result<Lowered> {
+    let props = properties_of(loc, map);
+    let additional = Additional::of(loc, map);
+    if props.is_empty() {
+        match &additional {
+            Additional::Open => return Ok(Lowered::Ty(Ty::Map(Box::new(Ty::Any)))),
+            Additional::Schema(value_loc) => {
+                let value = lw.inline(value_loc, &format!("{hint}Value"))?;
+                return Ok(Lowered::Ty(Ty::Map(Box::new(value))));
+            }
+            Additional::Deny => {}
+        }
+    }
+    let required = required_of(loc, map);
+    let kind = build_struct(lw, hint, &props, &required, &additional, None)?;
+    Ok(Lowered::Def { kind, nullable: false })
+}
+
+/// Build a struct from (possibly merged) properties. `skip` drops a property (a tagged
+/// enum's discriminator, which serde handles).
+pub fn build_struct(
+    lw: &mut Lowerer<'_>,
+    hint: &str,
+    props: &[(String, Loc)],
+    required: &[(String, Loc)],
+    additional: &Additional,
+    skip: Option<&str>,
+) -> Result<TypeKind> {
+    let declared: BTreeSet<&str> = props.iter().map(|(n, _)| n.as_str()).collect();
+    let required_names: BTreeSet<&str> = required.iter().map(|(n, _)| n.as_str()).collect();
+    if !matches!(additional, Additional::Schema(_)) {
+        for (name, at) in required {
+            if !declared.contains(name.as_str()) {
+                return Err(lw.cat.error(at, format!("required property `{name}` is not declared in `properties`")));
+            }
+        }
+    }
+    let mut fields: Vec<Field> = Vec::new();
+    for (json_name, ploc) in props {
+        if Some(json_name.as_str()) == skip {
+            continue;
+        }
+        let rust_name = field_name(json_name);
+        if let Some(other) = fields.iter().find(|f| f.rust_name == rust_name) {
+            return Err(lw.cat.error(
+                ploc,
+                format!(
+                    "field name collision: properties `{}` and `{json_name}` both become `{}`",
+                    other.json_name,
+                    unraw(&rust_name)
+                ),
+            ));
+        }
+        let ty = lw.inline(ploc, &format!("{hint}{}", type_name(json_name)))?;
+        let is_required = required_names.contains(json_name.as_str());
+        let value = lw.cat.get(ploc);
+        let default = match value.and_then(|v| v.get("default")) {
+            Some(d) if !is_required => Some(default::check(lw, &ploc.child("default"), &ty, d)?),
+            _ => None,
+        };
+        let docs = field_docs(lw, ploc, is_required);
+        let pii = lw.is_pii(ploc);
+        fields.push(Field { json_name: json_name.clone(), rust_name, ty, required: is_required, default, docs, pii });
+    }
+    let (deny_unknown, extra) = match additional {
+        Additional::Open => (false, None),
+        Additional::Deny => (true, None),
+        Additional::Schema(value_loc) => {
+            if fields.iter().any(|f| f.rust_name == "additional_properties") {
+                return Err(lw.cat.error(
+                    value_loc,
+                    "a property named `additional_properties` collides with the map of additional properties",
+                ));
+            }
+            (false, Some(lw.inline(value_loc, &format!("{hint}Value"))?))
+        }
+    };
+    Ok(TypeKind::Struct { fields, deny_unknown, additional: extra })
+}
+
+/// Doc paragraphs for a property: description, then notes on constraints and privacy.
+fn field_docs(lw: &Lowerer<'_>, loc: &Loc, required: bool) -> Vec<String> {
+    let mut docs = Vec::new();
+    let Some(value) = lw.cat.get(loc) else { return docs };
+    let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
+    match (text("title"), text("description")) {
+        (Some(t), Some(d)) => {
+            docs.push(t);
+            docs.push(d);
+        }
+        (Some(t), None) => docs.push(t),
+        (None, Some(d)) => docs.push(d),
+        (None, None) => {}
+    }
+    let mut notes = Vec::new();
+    if !required && value.get("default").is_some() {
+        notes.push(format!("default `{}`", compact(&value["default"])));
+    }
+    if let Some(c) = value.get("const") {
+        notes.push(format!("always `{}`", compact(c)));
+    }
+    for key in [
+        "minimum",
+        "exclusiveMinimum",
+        "maximum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minItems",
+        "maxItems",
+        "minProperties",
+        "maxProperties",
+    ] {
+        if let Some(v) = value.get(key) {
+            notes.push(format!("{key} `{}`", compact(v)));
+        }
+    }
+    if value.get("uniqueItems").and_then(Value::as_bool) == Some(true) {
+        notes.push("items are unique".to_owned());
+    }
+    if !notes.is_empty() {
+        docs.push(format!("Schema: {} (checked by validation).", notes.join(", ")));
+    }
+    if value.get("deprecated").and_then(Value::as_bool) == Some(true) {
+        docs.push("Deprecated.".to_owned());
+    }
+    if lw.is_pii(loc) {
+        docs.push("Personal data (`x-pii`): shown as `<redacted>` by `Debug`.".to_owned());
+    }
+    docs
+}
+
+fn compact(v: &Value) -> String {
+    let s = v.to_string();
+    // Backticks would end the inline code span.
+    s.replace('`', "'")
+}

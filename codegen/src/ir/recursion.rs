@@ -1,0 +1,128 @@
+//! Boxing recursive types.
+//!
+//! A type that contains itself by value (directly or through other types, through `Option`)
+//! has infinite size. After lowering, strongly connected components of the "contains by
+//! value" graph are computed (Tarjan); every by-value edge inside a component is wrapped in
+//! `Box`. `Vec` and `BTreeMap` already allocate, so edges through them are not boxed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Ty, TypeDef, TypeKind};
+
+fn by_value(ty: &Ty, out: &mut Vec<String>) {
+    match ty {
+        Ty::Named(n) => out.push(n.clone()),
+        Ty::Nullable(t) => by_value(t, out),
+        _ => {}
+    }
+}
+
+fn edges(def: &TypeDef) -> Vec<String> {
+    let mut out = Vec::new();
+    match &def.kind {
+        TypeKind::Struct { fields, .. } => fields.iter().for_each(|f| by_value(&f.ty, &mut out)),
+        TypeKind::Tagged { variants, .. } | TypeKind::Untagged(variants) => {
+            variants.iter().filter_map(|v| v.ty.as_ref()).for_each(|t| by_value(t, &mut out))
+        }
+        TypeKind::Alias(t) => by_value(t, &mut out),
+        TypeKind::StringEnum(_) => {}
+    }
+    out
+}
+
+struct Tarjan<'a> {
+    graph: &'a BTreeMap<String, Vec<String>>,
+    index: HashMap<&'a str, usize>,
+    low: HashMap<&'a str, usize>,
+    on_stack: HashMap<&'a str, bool>,
+    stack: Vec<&'a str>,
+    next: usize,
+    component: HashMap<String, usize>,
+    components: usize,
+}
+
+impl<'a> Tarjan<'a> {
+    fn visit(&mut self, v: &'a str) {
+        self.index.insert(v, self.next);
+        self.low.insert(v, self.next);
+        self.next += 1;
+        self.stack.push(v);
+        self.on_stack.insert(v, true);
+        for w in self.graph.get(v).into_iter().flatten() {
+            let w = w.as_str();
+            if !self.graph.contains_key(w) {
+                continue;
+            }
+            if !self.index.contains_key(w) {
+                self.visit(w);
+                let lw = self.low[w];
+                let lv = self.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(lw);
+            } else if self.on_stack.get(w).copied().unwrap_or(false) {
+                let iw = self.index[w];
+                let lv = self.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(iw);
+            }
+        }
+        if self.low[v] == self.index[v] {
+            while let Some(w) = self.stack.pop() {
+                self.on_stack.insert(w, false);
+                self.component.insert(w.to_owned(), self.components);
+                if w == v {
+                    break;
+                }
+            }
+            self.components += 1;
+        }
+    }
+}
+
+fn wrap(ty: &mut Ty, scc: usize, component: &HashMap<String, usize>) {
+    match ty {
+        Ty::Named(n) if component.get(n.as_str()) == Some(&scc) => {
+            *ty = Ty::Boxed(Box::new(Ty::Named(n.clone())));
+        }
+        Ty::Nullable(t) => wrap(t, scc, component),
+        _ => {}
+    }
+}
+
+/// Box every by-value reference that closes a cycle.
+pub fn box_recursive(types: &mut BTreeMap<String, TypeDef>) {
+    let graph: BTreeMap<String, Vec<String>> = types.iter().map(|(n, d)| (n.clone(), edges(d))).collect();
+    let mut t = Tarjan {
+        graph: &graph,
+        index: HashMap::new(),
+        low: HashMap::new(),
+        on_stack: HashMap::new(),
+        stack: Vec::new(),
+        next: 0,
+        component: HashMap::new(),
+        components: 0,
+    };
+    for v in graph.keys() {
+        if !t.index.contains_key(v.as_str()) {
+            t.visit(v);
+        }
+    }
+    let component = t.component;
+    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    for c in component.values() {
+        *sizes.entry(*c).or_default() += 1;
+    }
+    for (name, def) in types.iter_mut() {
+        let scc = component[name.as_str()];
+        let self_loop = graph[name].iter().any(|n| n == name);
+        if sizes[&scc] < 2 && !self_loop {
+            continue;
+        }
+        match &mut def.kind {
+            TypeKind::Struct { fields, .. } => fields.iter_mut().for_each(|f| wrap(&mut f.ty, scc, &component)),
+            TypeKind::Tagged { variants, .. } | TypeKind::Untagged(variants) => {
+                variants.iter_mut().filter_map(|v| v.ty.as_mut()).for_each(|t| wrap(t, scc, &component))
+            }
+            TypeKind::Alias(t) => wrap(t, scc, &component),
+            TypeKind::StringEnum(_) => {}
+        }
+    }
+}
