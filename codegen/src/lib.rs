@@ -1,7 +1,43 @@
-//! Schema-first code generator (placeholder; filled in by the generator work).
+//! Schema-first code generator: JSON Schema (draft 2020-12) files in, typed Rust out.
+//!
+//! Call it from `build.rs` like `prost-build`:
+//!
+//! ```no_run
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     pmp_event_codegen::Config::new().schemas_dir("../schemas").generate()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Data flow, one module per phase:
+//!
+//! ```text
+//! schemas/**/*.json --schema (load, $ref resolve, bundle)--> Catalog
+//!                   --ir (lower: objects, enums, oneOf, allOf, ...)--> Model
+//!                   --emit (quote + prettyplease)--> events.rs
+//! ```
+//!
+//! Generated items for a schema directory: one payload type per (event type, version)
+//! (`PatientCreatedV1`) implementing `pmp_event_runtime::EventPayload`, its bundled schema
+//! constant (`PATIENT_CREATED_V1_SCHEMA_JSON`) and envelope alias
+//! (`PatientCreatedV1Envelope`), the shared definitions of `common/`, `SCHEMAS` (every
+//! `SchemaInfo`), `AnyEvent` (implements `EventSet`), `ENVELOPE_SCHEMA_JSON` and
+//! `UnknownEnumValue` (the `FromStr` error of string enums). See the README for the type
+//! mapping and the supported keywords ([`schema::keywords`]).
+//!
+//! Every error names the file and JSON pointer ([`Error`]); no input makes it panic.
 
-/// The topic catalog (`schemas/topics.json`) and the `create-topics.sh` it renders to.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod emit;
+pub mod error;
+pub mod ir;
+pub mod schema;
 pub mod topics;
+
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
 
 /// Schema compatibility checks (`eventctl compat` / `eventctl check`).
 pub mod compat;
