@@ -13,7 +13,8 @@
 //!
 //! Each case runs `BENCH_PRODUCER_ROUNDS` times (default 3), interleaved; the best rate
 //! counts. Runs against librdkafka's mock cluster, and also against `KAFKA_BOOTSTRAP_SERVERS` when
-//! set (cases suffixed `_kafka`; topic `bench-events` is created by auto-creation). Prints
+//! set (cases suffixed `_kafka`; every `KAFKA_*` setting applies, SASL_SSL included; topic
+//! `bench-events` should exist, else broker auto-creation makes it). Prints
 //! `case=NAME msgs_per_s=N ratio=R` with R relative to `raw` of the same target.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,7 +102,7 @@ impl ProducerContext for Counting {
     }
 }
 
-fn raw(bootstrap: &str, evs: &[BenchEvent]) -> f64 {
+fn raw(kafka: &KafkaConfig, evs: &[BenchEvent]) -> f64 {
     // Pre-serialized: the baseline pays nothing for envelopes.
     let prepared: Vec<(String, Vec<u8>, String, String)> = evs
         .iter()
@@ -119,7 +120,7 @@ fn raw(bootstrap: &str, evs: &[BenchEvent]) -> f64 {
     cfg.set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5");
-    tuning(KafkaConfig::new(bootstrap)).apply(&mut cfg);
+    tuning(kafka.clone()).apply(&mut cfg);
     let delivered = Arc::new(AtomicU64::new(0));
     let producer: ThreadedProducer<Counting> = cfg
         .create_with_context(Counting(delivered.clone()))
@@ -160,8 +161,8 @@ fn raw(bootstrap: &str, evs: &[BenchEvent]) -> f64 {
     prepared.len() as f64 / secs
 }
 
-fn robust_config(bootstrap: &str, dir: &std::path::Path) -> ProducerConfig {
-    ProducerConfig::new("bench", tuning(KafkaConfig::new(bootstrap)), dir)
+fn robust_config(kafka: &KafkaConfig, dir: &std::path::Path) -> ProducerConfig {
+    ProducerConfig::new("bench", tuning(kafka.clone()), dir)
 }
 
 async fn wait_up(p: &RobustProducer) {
@@ -199,7 +200,8 @@ async fn drain(evs: &[BenchEvent]) -> f64 {
     let bootstrap = cluster.bootstrap_servers();
     cluster.broker_down(-1).expect("down");
     let dir = tempfile::tempdir().expect("tempdir");
-    let producer = RobustProducer::new(robust_config(&bootstrap, dir.path())).expect("producer");
+    let producer = RobustProducer::new(robust_config(&KafkaConfig::new(bootstrap), dir.path()))
+        .expect("producer");
     let mut handles = Vec::with_capacity(evs.len());
     for e in evs {
         handles.push(producer.publish(e.clone()).expect("publish"));
@@ -224,7 +226,7 @@ fn print(case: &str, rate: f64, base: f64) {
 
 /// Best of `rounds` runs per case, cases interleaved, so a burst of load from elsewhere
 /// on the machine does not decide a ratio.
-async fn run_target(bootstrap: &str, suffix: &str, evs: &[BenchEvent], rounds: usize) {
+async fn run_target(kafka: &KafkaConfig, suffix: &str, evs: &[BenchEvent], rounds: usize) {
     let names = [
         "raw",
         "robust_outage",
@@ -235,17 +237,13 @@ async fn run_target(bootstrap: &str, suffix: &str, evs: &[BenchEvent], rounds: u
     let mut best = [0f64; 5];
     for _ in 0..rounds {
         let mut rates = [0f64; 5];
-        rates[0] = raw(bootstrap, evs);
+        rates[0] = raw(kafka, evs);
         let dir = tempfile::tempdir().expect("tempdir");
-        rates[1] = robust(robust_config(bootstrap, dir.path()), evs).await;
+        rates[1] = robust(robust_config(kafka, dir.path()), evs).await;
         let dir = tempfile::tempdir().expect("tempdir");
-        rates[2] = robust(
-            robust_config(bootstrap, dir.path()).with_validation(false),
-            evs,
-        )
-        .await;
+        rates[2] = robust(robust_config(kafka, dir.path()).with_validation(false), evs).await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = robust_config(bootstrap, dir.path())
+        let cfg = robust_config(kafka, dir.path())
             .with_durability(pmp_event_runtime::producer::Durability::write_ahead());
         rates[3] = robust(cfg, evs).await;
         if suffix.is_empty() {
@@ -285,10 +283,21 @@ async fn main() {
         let cluster = MockCluster::new(1).expect("mock");
         cluster.create_topic(TOPIC, 16, 1).expect("topic");
         println!("# target: librdkafka mock cluster");
-        run_target(&cluster.bootstrap_servers(), "", &evs, rounds).await;
+        run_target(
+            &KafkaConfig::new(cluster.bootstrap_servers()),
+            "",
+            &evs,
+            rounds,
+        )
+        .await;
     }
-    if let Ok(bootstrap) = std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
-        println!("# target: {bootstrap}");
-        run_target(&bootstrap, "_kafka", &evs, rounds).await;
+    if std::env::var("KAFKA_BOOTSTRAP_SERVERS").is_ok() {
+        // All KAFKA_* settings apply (SASL_SSL included).
+        let kafka = KafkaConfig::from_env().expect("KAFKA_* settings");
+        println!(
+            "# target: {} ({:?})",
+            kafka.bootstrap_servers, kafka.security_protocol
+        );
+        run_target(&kafka, "_kafka", &evs, rounds).await;
     }
 }
