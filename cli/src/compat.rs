@@ -84,7 +84,14 @@ pub fn run(args: Args) -> i32 {
     };
     match args.format {
         Format::Text => {
-            println!("{}: {} → {} ({}, {})", verdict_word(report.verdict), args.old.display(), args.new.display(), level.name(), policy_word(args.policy.into()));
+            println!(
+                "{}: {} → {} ({}, {})",
+                verdict_word(report.verdict),
+                args.old.display(),
+                args.new.display(),
+                level.name(),
+                policy_word(args.policy.into())
+            );
             for f in &report.findings {
                 print!("{}", render_finding(f));
             }
@@ -129,7 +136,11 @@ fn policy_word(p: Policy) -> &'static str {
 pub fn render_finding(f: &Finding) -> String {
     let mut s = format!(
         "{}[{}] {}: {}\n  old: {}\n  new: {}\n",
-        if f.verdict == Verdict::Incompatible { "error" } else { "unknown" },
+        if f.verdict == Verdict::Incompatible {
+            "error"
+        } else {
+            "unknown"
+        },
         f.rule,
         match f.direction {
             pmp_event_codegen::compat::Direction::Backward => "backward",
@@ -145,7 +156,10 @@ pub fn render_finding(f: &Finding) -> String {
             Side::New => ("new", "old"),
         };
         // Counterexamples are synthetic documents built by the checker, never payload data.
-        s.push_str(&format!("  counterexample (valid under {ok}, rejected by {bad}): {}\n", cx.document));
+        s.push_str(&format!(
+            "  counterexample (valid under {ok}, rejected by {bad}): {}\n",
+            cx.document
+        ));
     }
     s
 }

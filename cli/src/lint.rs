@@ -35,7 +35,10 @@ pub struct Args {
 /// Runs `eventctl lint`; returns the exit code.
 pub fn run(args: Args) -> i32 {
     if !args.schemas.is_dir() {
-        eprintln!("eventctl lint: schema directory {} does not exist", args.schemas.display());
+        eprintln!(
+            "eventctl lint: schema directory {} does not exist",
+            args.schemas.display()
+        );
         return 2;
     }
     let findings = match lint_dir(&args.schemas) {
@@ -45,23 +48,61 @@ pub fn run(args: Args) -> i32 {
             return 2;
         }
     };
-    let word = |s: Severity| if s == Severity::Error { "error" } else { "warning" };
+    let word = |s: Severity| {
+        if s == Severity::Error {
+            "error"
+        } else {
+            "warning"
+        }
+    };
     match args.format {
         Format::Text => {
             for f in &findings {
-                println!("{}[{}] {}:{}:{} (#{}): {}", word(f.severity), f.rule, f.file.display(), f.line, f.col, f.pointer, f.message);
+                println!(
+                    "{}[{}] {}:{}:{} (#{}): {}",
+                    word(f.severity),
+                    f.rule,
+                    f.file.display(),
+                    f.line,
+                    f.col,
+                    f.pointer,
+                    f.message
+                );
             }
-            let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
-            println!("{} error(s), {} warning(s)", errors, findings.len() - errors);
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
+            println!(
+                "{} error(s), {} warning(s)",
+                errors,
+                findings.len() - errors
+            );
         }
-        Format::Json => println!("{}", serde_json::to_string_pretty(&findings).unwrap_or_default()),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&findings).unwrap_or_default()
+        ),
         Format::Github => {
             for f in &findings {
-                let file = f.file.to_string_lossy().replace(',', "%2C").replace(':', "%3A");
-                println!("::{} file={file},line={},col={},title={}::{}", word(f.severity), f.line, f.col, f.rule, f.message.replace('\n', "%0A"));
+                let file = f
+                    .file
+                    .to_string_lossy()
+                    .replace(',', "%2C")
+                    .replace(':', "%3A");
+                println!(
+                    "::{} file={file},line={},col={},title={}::{}",
+                    word(f.severity),
+                    f.line,
+                    f.col,
+                    f.rule,
+                    f.message.replace('\n', "%0A")
+                );
             }
         }
     }
-    let failing = findings.iter().any(|f| f.severity == Severity::Error || args.deny_warnings);
+    let failing = findings
+        .iter()
+        .any(|f| f.severity == Severity::Error || args.deny_warnings);
     i32::from(failing)
 }

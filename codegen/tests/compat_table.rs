@@ -30,10 +30,28 @@ struct Case {
 
 macro_rules! case {
     ($name:literal, $old:tt => $new:tt, $b:expr, $f:expr) => {
-        Case { name: $name, old: json!($old), new: json!($new), back: $b, fwd: $f, lenient: None, files_old: vec![], files_new: vec![] }
+        Case {
+            name: $name,
+            old: json!($old),
+            new: json!($new),
+            back: $b,
+            fwd: $f,
+            lenient: None,
+            files_old: vec![],
+            files_new: vec![],
+        }
     };
     ($name:literal, $old:tt => $new:tt, $b:expr, $f:expr, lenient: $lb:expr, $lf:expr) => {
-        Case { name: $name, old: json!($old), new: json!($new), back: $b, fwd: $f, lenient: Some(($lb, $lf)), files_old: vec![], files_new: vec![] }
+        Case {
+            name: $name,
+            old: json!($old),
+            new: json!($new),
+            back: $b,
+            fwd: $f,
+            lenient: Some(($lb, $lf)),
+            files_old: vec![],
+            files_new: vec![],
+        }
     };
 }
 
@@ -52,7 +70,10 @@ fn cases() -> Vec<Case> {
         json!({"type": "object", "additionalProperties": false, "required": req, "properties": props})
     };
     let addr = kind("address", json!({"address": {"type": "string"}}));
-    let point = kind("point", json!({"point": {"type": "array", "items": {"type": "number"}}}));
+    let point = kind(
+        "point",
+        json!({"point": {"type": "array", "items": {"type": "number"}}}),
+    );
     let query = kind("query", json!({"query": {"type": "string"}}));
     let tree = |extra_required: bool| {
         let mut node = json!({"type": "object", "additionalProperties": false,
@@ -174,7 +195,8 @@ fn cases() -> Vec<Case> {
         case!("oneOf branches reordered", {"oneOf": [addr.clone(), point.clone()]} => {"oneOf": [point.clone(), addr.clone()]}, OK, OK),
         case!("oneOf branch removed", {"oneOf": [addr.clone(), point.clone(), query.clone()]} => {"oneOf": [addr.clone(), point.clone()]}, Bad(&["branch-removed"]), OK),
         case!("oneOf branch added", {"oneOf": [addr.clone(), point.clone()]} => {"oneOf": [addr.clone(), point.clone(), query.clone()]}, OK, Bad(&["branch-added"])),
-        case!("oneOf branch narrowed", {"oneOf": [addr.clone(), query.clone()]} => {"oneOf": [addr.clone(), kind("query", json!({"query": {"type": "string", "maxLength": 3}}))]}, Bad(&["branch-removed"]), OK),
+        case!("oneOf branch narrowed", {"oneOf": [addr.clone(), query.clone()]} => {"oneOf": [addr.clone(), kind("query", json!({"query": {"type": "string", "maxLength": 3}}))]}, Bad(&["max-length-decreased"]), OK),
+        case!("oneOf branch retyped (undiscriminated)", {"oneOf": [{"type": "string"}, {"type": "integer"}]} => {"oneOf": [{"type": "string"}, {"type": "boolean"}]}, Bad(&["branch-removed"]), Bad(&["branch-added"])),
         case!("anyOf branch removed", {"anyOf": [{"type": "string"}, {"type": "integer"}]} => {"anyOf": [{"type": "string"}]}, Bad(&["branch-removed"]), OK),
         case!("anyOf -> type array", {"anyOf": [{"type": "string"}, {"type": "integer"}]} => {"type": ["string", "integer"]}, OK, OK),
         case!("allOf flattened", {"allOf": [{"type": "string", "minLength": 1}, {"maxLength": 5}]} => {"type": "string", "minLength": 1, "maxLength": 5}, OK, OK),
@@ -184,6 +206,7 @@ fn cases() -> Vec<Case> {
         case!("not widened", {"type": "string", "not": {"enum": ["x", "y"]}} => {"type": "string", "not": {"const": "x"}}, OK, Bad(&["not-changed"])),
         case!("not disjoint from type", {"type": "string"} => {"type": "string", "not": {"type": "integer"}}, OK, OK),
         case!("oneOf overlapping branch added", {"type": "string"} => {"oneOf": [{"type": "string"}, {"maxLength": 5}]}, Bad(&["oneof-overlap"]), Bad(&["type-widened"])),
+        case!("discriminated branch property narrowed", {"oneOf": [addr.clone(), point.clone()]} => {"oneOf": [kind("address", json!({"address": {"type": "string", "maxLength": 9}})), point.clone()]}, Bad(&["max-length-decreased"]), OK),
         case!("oneOf of required-only branches with new optional property", {"type": "object", "additionalProperties": false, "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "oneOf": [{"required": ["a"]}, {"required": ["b"]}]} => {"type": "object", "additionalProperties": false, "properties": {"a": {"type": "string"}, "b": {"type": "string"}, "c": {"type": "string"}}, "oneOf": [{"required": ["a"]}, {"required": ["b"]}]}, OK, Bad(&["property-added-closed"])),
         case!("nullable via oneOf -> plain", {"oneOf": [{"type": "null"}, {"type": "string"}]} => {"type": "string"}, Bad(&["type-narrowed"]), OK),
         // ---- $ref ----------------------------------------------------------------------------------
@@ -204,15 +227,41 @@ fn cases() -> Vec<Case> {
         case!("propertyNames added", {"type": "object"} => {"type": "object", "propertyNames": {"maxLength": 3}}, Unk(&["keyword-unsupported"]), OK),
     ];
     // Relative file references (the catalog's layout), old and new with their own common file.
-    let root = |file: &str| json!({"$id": "https://pmp.example/schemas/events/x/v1.json", "type": "object", "additionalProperties": false,
-        "properties": {"name": {"$ref": file, "x-pii": true}}, "required": ["name"]});
+    let root = |file: &str| {
+        json!({"$id": "https://pmp.example/schemas/events/x/v1.json", "type": "object", "additionalProperties": false,
+        "properties": {"name": {"$ref": file, "x-pii": true}}, "required": ["name"]})
+    };
     let name = |max: u64| json!({"$id": "https://pmp.example/schemas/common/name.json", "type": "string", "maxLength": max});
-    v.push(Case { name: "relative file ref: common definition narrowed", old: root("../../common/name.json"), new: root("../../common/name.json"), back: Bad(&["max-length-decreased"]), fwd: OK, lenient: None,
-        files_old: vec![("common/name.json", name(50))], files_new: vec![("common/name.json", name(20))] });
-    v.push(Case { name: "relative file ref: unchanged", old: root("../../common/name.json"), new: root("../../common/name.json"), back: OK, fwd: OK, lenient: None,
-        files_old: vec![("common/name.json", name(50))], files_new: vec![("common/name.json", name(50))] });
-    v.push(Case { name: "absolute $id ref vs relative ref", old: root("https://pmp.example/schemas/common/name.json"), new: root("../../common/name.json"), back: OK, fwd: OK, lenient: None,
-        files_old: vec![("common/name.json", name(50))], files_new: vec![("common/name.json", name(50))] });
+    v.push(Case {
+        name: "relative file ref: common definition narrowed",
+        old: root("../../common/name.json"),
+        new: root("../../common/name.json"),
+        back: Bad(&["max-length-decreased"]),
+        fwd: OK,
+        lenient: None,
+        files_old: vec![("common/name.json", name(50))],
+        files_new: vec![("common/name.json", name(20))],
+    });
+    v.push(Case {
+        name: "relative file ref: unchanged",
+        old: root("../../common/name.json"),
+        new: root("../../common/name.json"),
+        back: OK,
+        fwd: OK,
+        lenient: None,
+        files_old: vec![("common/name.json", name(50))],
+        files_new: vec![("common/name.json", name(50))],
+    });
+    v.push(Case {
+        name: "absolute $id ref vs relative ref",
+        old: root("https://pmp.example/schemas/common/name.json"),
+        new: root("../../common/name.json"),
+        back: OK,
+        fwd: OK,
+        lenient: None,
+        files_old: vec![("common/name.json", name(50))],
+        files_new: vec![("common/name.json", name(50))],
+    });
     v.push(Case { name: "relative file ref: inlined", old: root("../../common/name.json"), new: json!({"type": "object", "additionalProperties": false, "properties": {"name": {"type": "string", "maxLength": 50}}, "required": ["name"]}), back: OK, fwd: OK, lenient: None,
         files_old: vec![("common/name.json", name(50))], files_new: vec![] });
     v
@@ -221,10 +270,18 @@ fn cases() -> Vec<Case> {
 fn store(main: &Value, files: &[(&str, Value)]) -> (DocStore, usize) {
     let mut mem = BTreeMap::new();
     for (p, v) in files {
-        mem.insert(PathBuf::from(format!("schemas/{p}")), serde_json::to_string_pretty(v).unwrap());
+        mem.insert(
+            PathBuf::from(format!("schemas/{p}")),
+            serde_json::to_string_pretty(v).unwrap(),
+        );
     }
     let mut s = DocStore::new(Source::Memory(mem));
-    let id = s.add_text(&PathBuf::from("schemas/events/x/v1.json"), &serde_json::to_string_pretty(main).unwrap()).unwrap();
+    let id = s
+        .add_text(
+            &PathBuf::from("schemas/events/x/v1.json"),
+            &serde_json::to_string_pretty(main).unwrap(),
+        )
+        .unwrap();
     (s, id)
 }
 
@@ -250,10 +307,18 @@ fn counterexamples_separate(c: &Case, r: &Report) -> Result<(), String> {
                 let valid = |schema: &Value, files: &[(&str, Value)]| {
                     let mut reg = jsonschema::Registry::new();
                     for (p, v) in files {
-                        reg = reg.add(format!("https://pmp.example/schemas/{p}"), v).unwrap();
+                        reg = reg
+                            .add(format!("https://pmp.example/schemas/{p}"), v)
+                            .unwrap();
                     }
                     let reg = reg.prepare().unwrap();
-                    jsonschema::options().with_registry(&reg).should_validate_formats(true).with_base_uri("file:///schemas/events/x/v1.json").build(schema).unwrap().is_valid(&cx.document)
+                    jsonschema::options()
+                        .with_registry(&reg)
+                        .should_validate_formats(true)
+                        .with_base_uri("file:///schemas/events/x/v1.json")
+                        .build(schema)
+                        .unwrap()
+                        .is_valid(&cx.document)
                 };
                 let (vo, vn) = (valid(&c.old, &c.files_old), valid(&c.new, &c.files_new));
                 let ok = match cx.valid_under {
@@ -261,11 +326,21 @@ fn counterexamples_separate(c: &Case, r: &Report) -> Result<(), String> {
                     Side::New => vn && !vo,
                 };
                 if !ok {
-                    return Err(format!("counterexample {} does not separate (old {vo}, new {vn})", cx.document));
+                    return Err(format!(
+                        "counterexample {} does not separate (old {vo}, new {vn})",
+                        cx.document
+                    ));
                 }
             }
-            (Verdict::Incompatible, None) => return Err(format!("{} has no counterexample", f.rule)),
-            (_, Some(_)) => return Err(format!("{} is {:?} but carries a counterexample", f.rule, f.verdict)),
+            (Verdict::Incompatible, None) => {
+                return Err(format!("{} has no counterexample", f.rule))
+            }
+            (_, Some(_)) => {
+                return Err(format!(
+                    "{} is {:?} but carries a counterexample",
+                    f.rule, f.verdict
+                ))
+            }
             _ => {}
         }
     }
@@ -275,7 +350,11 @@ fn counterexamples_separate(c: &Case, r: &Report) -> Result<(), String> {
 #[test]
 fn compatibility_table() {
     let cases = cases();
-    assert!(cases.len() >= 100, "the table must hold at least 100 pairs, has {}", cases.len());
+    assert!(
+        cases.len() >= 100,
+        "the table must hold at least 100 pairs, has {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for c in &cases {
         for policy in [Policy::Strict, Policy::Lenient] {
@@ -288,12 +367,30 @@ fn compatibility_table() {
             let mut full_ids: Vec<&str> = bids.iter().chain(fids.iter()).copied().collect();
             full_ids.sort_unstable();
             full_ids.dedup();
-            for (level, want_v, mut want_ids) in [(Level::Backward, bv, bids.clone()), (Level::Forward, fv, fids.clone()), (Level::Full, bv.max(fv), full_ids)] {
+            for (level, want_v, mut want_ids) in [
+                (Level::Backward, bv, bids.clone()),
+                (Level::Forward, fv, fids.clone()),
+                (Level::Full, bv.max(fv), full_ids),
+            ] {
                 want_ids.sort_unstable();
                 let r = check(c, level, policy);
                 if r.verdict != want_v || r.rule_ids() != want_ids {
-                    let detail: Vec<String> = r.findings.iter().map(|f| format!("{} [{:?}] {}", f.rule, f.verdict, f.message)).collect();
-                    failures.push(format!("{} / {:?} / {:?}: want {:?} {:?}, got {:?} {:?}\n      {}", c.name, level, policy, want_v, want_ids, r.verdict, r.rule_ids(), detail.join("\n      ")));
+                    let detail: Vec<String> = r
+                        .findings
+                        .iter()
+                        .map(|f| format!("{} [{:?}] {}", f.rule, f.verdict, f.message))
+                        .collect();
+                    failures.push(format!(
+                        "{} / {:?} / {:?}: want {:?} {:?}, got {:?} {:?}\n      {}",
+                        c.name,
+                        level,
+                        policy,
+                        want_v,
+                        want_ids,
+                        r.verdict,
+                        r.rule_ids(),
+                        detail.join("\n      ")
+                    ));
                 }
                 if let Err(e) = counterexamples_separate(c, &r) {
                     failures.push(format!("{} / {:?} / {:?}: {e}", c.name, level, policy));
@@ -301,7 +398,12 @@ fn compatibility_table() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failing expectations:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing expectations:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -67,7 +67,12 @@ pub struct CatalogReport {
 impl CatalogReport {
     /// Worst verdict (problems count as incompatible).
     pub fn verdict(&self) -> Verdict {
-        let worst = self.comparisons.iter().map(|c| c.report.verdict).max().unwrap_or(Verdict::Compatible);
+        let worst = self
+            .comparisons
+            .iter()
+            .map(|c| c.report.verdict)
+            .max()
+            .unwrap_or(Verdict::Compatible);
         if self.problems.is_empty() {
             worst
         } else {
@@ -81,14 +86,23 @@ pub fn read_dir_files(dir: &Path) -> Result<BTreeMap<PathBuf, String>, CompatErr
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| CompatError::Io { file: d.clone(), reason: e.kind().to_string() })?;
+        let entries = std::fs::read_dir(&d).map_err(|e| CompatError::Io {
+            file: d.clone(),
+            reason: e.kind().to_string(),
+        })?;
         for e in entries {
-            let e = e.map_err(|e| CompatError::Io { file: d.clone(), reason: e.kind().to_string() })?;
+            let e = e.map_err(|e| CompatError::Io {
+                file: d.clone(),
+                reason: e.kind().to_string(),
+            })?;
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "json") {
-                let text = std::fs::read_to_string(&p).map_err(|e| CompatError::Io { file: p.clone(), reason: e.kind().to_string() })?;
+                let text = std::fs::read_to_string(&p).map_err(|e| CompatError::Io {
+                    file: p.clone(),
+                    reason: e.kind().to_string(),
+                })?;
                 out.insert(p, text);
             }
         }
@@ -103,19 +117,27 @@ fn versioned(dir: &Path, p: &Path) -> Option<(String, String, u64)> {
     if parts.len() != 3 || !(parts[0] == "events" || parts[0] == "commands") {
         return None;
     }
-    let n = parts[2].strip_prefix('v')?.strip_suffix(".json")?.parse().ok()?;
+    let n = parts[2]
+        .strip_prefix('v')?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()?;
     Some((parts[0].to_string(), parts[1].to_string(), n))
 }
 
 fn is_released(dir: &Path, p: &Path) -> bool {
-    versioned(dir, p).is_some() || p.strip_prefix(dir).is_ok_and(|r| r == Path::new("envelope.json"))
+    versioned(dir, p).is_some()
+        || p.strip_prefix(dir)
+            .is_ok_and(|r| r == Path::new("envelope.json"))
 }
 
 fn level_of(store: &DocStore, doc: usize, problems: &mut Vec<Problem>) -> Level {
     let d = store.doc(doc);
     match d.value.get("x-compatibility") {
         None => DEFAULT_LEVEL,
-        Some(Value::String(s)) if Level::parse(s).is_some() => Level::parse(s).unwrap_or(DEFAULT_LEVEL),
+        Some(Value::String(s)) if Level::parse(s).is_some() => {
+            Level::parse(s).unwrap_or(DEFAULT_LEVEL)
+        }
         Some(_) => {
             let pos = d.map.position("/x-compatibility");
             problems.push(Problem {
@@ -156,11 +178,21 @@ pub fn check_catalog(
         for (i, (n, p)) in versions.iter().enumerate() {
             let new = ids[p];
             let level = level_of(&store, new, &mut report.problems);
-            let earlier: Vec<&(u64, PathBuf)> = if level.transitive() { versions[..i].iter().collect() } else { versions[..i].iter().rev().take(1).collect() };
+            let earlier: Vec<&(u64, PathBuf)> = if level.transitive() {
+                versions[..i].iter().collect()
+            } else {
+                versions[..i].iter().rev().take(1).collect()
+            };
             for (m, op) in earlier {
                 let old = ids[op];
                 let r = compare(&store, old, &store, new, level, policy)?;
-                report.comparisons.push(Comparison { label: format!("{ty} v{m} → v{n}"), old: op.clone(), new: p.clone(), level, report: r });
+                report.comparisons.push(Comparison {
+                    label: format!("{ty} v{m} → v{n}"),
+                    old: op.clone(),
+                    new: p.clone(),
+                    level,
+                    report: r,
+                });
             }
         }
     }
@@ -185,7 +217,13 @@ pub fn check_catalog(
                 level = Level::Full;
             }
             let r = compare(&bstore, old, &store, new, level, policy)?;
-            report.comparisons.push(Comparison { label: format!("{} at {name} → working tree", p.display()), old: p.clone(), new: p.clone(), level, report: r });
+            report.comparisons.push(Comparison {
+                label: format!("{} at {name} → working tree", p.display()),
+                old: p.clone(),
+                new: p.clone(),
+                level,
+                report: r,
+            });
         }
     }
     Ok(report)

@@ -43,7 +43,11 @@ impl Ctx<'_> {
                 return Some(false);
             }
         }
-        let sub = |refs: Vec<SRef>| Conj { side: c.side, refs, skip: Vec::new() };
+        let sub = |refs: Vec<SRef>| Conj {
+            side: c.side,
+            refs,
+            skip: Vec::new(),
+        };
         match v {
             Value::String(s) => {
                 let len = s.chars().count() as u64;
@@ -130,7 +134,9 @@ impl Ctx<'_> {
             }
         }
         for (s, _) in &n.nots {
-            check!(self.accepts_at(&sub(vec![s.clone()]), v, depth + 1).map(|x| !x));
+            check!(self
+                .accepts_at(&sub(vec![s.clone()]), v, depth + 1)
+                .map(|x| !x));
         }
         if !n.other.is_empty() {
             unknown = true;
@@ -156,7 +162,10 @@ impl Ctx<'_> {
             return None;
         }
         if let Some((vals, _, _)) = &n.enum_ {
-            return vals.iter().find(|v| self.accepts(c, v) != Some(false)).cloned();
+            return vals
+                .iter()
+                .find(|v| self.accepts(c, v) != Some(false))
+                .cloned();
         }
         if let Some(d) = n.disj.first() {
             for b in &d.branches {
@@ -193,11 +202,17 @@ impl Ctx<'_> {
             STR => {
                 let mut lens = vec![n.min_len.as_ref().map(|m| m.0 as usize).unwrap_or(0)];
                 lens.push(lens[0] + 1);
-                self.string_candidates(n, &lens).into_iter().map(Value::String).collect()
+                self.string_candidates(n, &lens)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect()
             }
             ARR => {
                 let min = n.min_items.as_ref().map(|m| m.0 as usize).unwrap_or(0);
-                [min, min + 1].iter().filter_map(|len| self.array_of_len(c, n, *len, depth, false)).collect()
+                [min, min + 1]
+                    .iter()
+                    .filter_map(|len| self.array_of_len(c, n, *len, depth, false))
+                    .collect()
             }
             OBJ => self.object_with(c, n, None, depth).into_iter().collect(),
             _ => Vec::new(),
@@ -210,6 +225,26 @@ impl Ctx<'_> {
         for (f, _) in &n.formats {
             if let Some(s) = format_sample(f) {
                 out.push(s.to_string());
+                // Stretch samples whose format has a free-text part to the wanted lengths.
+                let pad = |len: usize, fixed: &str, front: bool| {
+                    let n = len.saturating_sub(fixed.chars().count()).max(1);
+                    if front {
+                        format!("{}{fixed}", "a".repeat(n))
+                    } else {
+                        format!("{fixed}{}", "a".repeat(n))
+                    }
+                };
+                for len in lens {
+                    match f.as_str() {
+                        "email" | "idn-email" => out.push(long_email(*len)),
+                        "uri" | "iri" => out.push(pad(*len, "https://example.com/", false)),
+                        "uri-reference" | "iri-reference" | "regex" | "uri-template" => {
+                            out.push("a".repeat((*len).max(1)))
+                        }
+                        "hostname" | "idn-hostname" => out.push(pad(*len, ".example.com", true)),
+                        _ => {}
+                    }
+                }
             }
         }
         for (p, _) in &n.patterns {
@@ -224,16 +259,29 @@ impl Ctx<'_> {
         out
     }
 
-    pub fn array_of_len(&self, c: &Conj, n: &Norm, len: usize, depth: usize, dup: bool) -> Option<Value> {
+    pub fn array_of_len(
+        &self,
+        c: &Conj,
+        n: &Norm,
+        len: usize,
+        depth: usize,
+        dup: bool,
+    ) -> Option<Value> {
         let mut items: Vec<Value> = Vec::new();
         for i in 0..len {
             let s = n.item_schema(i);
-            let item_conj = Conj { side: c.side, refs: s, skip: Vec::new() };
+            let item_conj = Conj {
+                side: c.side,
+                refs: s,
+                skip: Vec::new(),
+            };
             if dup && i > 0 {
                 items.push(items[0].clone());
                 continue;
             }
-            let mut v = self.generate_at(&item_conj, depth + 1).unwrap_or(Value::Null);
+            let mut v = self
+                .generate_at(&item_conj, depth + 1)
+                .unwrap_or(Value::Null);
             if n.unique.is_some() || !dup {
                 // Distinct items so uniqueItems holds unless a duplicate is wanted.
                 if items.iter().any(|x| json_eq(x, &v)) {
@@ -260,20 +308,32 @@ impl Ctx<'_> {
                     cands.extend((1..6).map(|i| Value::String(format!("b{i}"))));
                 }
                 if t == INT {
-                    cands.extend((2..8).map(|i| Value::from(i)));
+                    cands.extend((2..8).map(Value::from));
                 }
             }
         }
-        cands.into_iter().find(|v| !used.iter().any(|u| json_eq(u, v)) && self.accepts(c, v) != Some(false))
+        cands
+            .into_iter()
+            .find(|v| !used.iter().any(|u| json_eq(u, v)) && self.accepts(c, v) != Some(false))
     }
 
     /// An object with the required properties filled in (plus `force` when given).
-    pub fn object_with(&self, c: &Conj, n: &Norm, force: Option<(&str, &Value)>, depth: usize) -> Option<Value> {
+    pub fn object_with(
+        &self,
+        c: &Conj,
+        n: &Norm,
+        force: Option<(&str, &Value)>,
+        depth: usize,
+    ) -> Option<Value> {
         let mut map = Map::new();
         if let Some((k, v)) = force {
             map.insert(k.to_string(), v.clone());
         }
-        let sub = |refs: Vec<SRef>| Conj { side: c.side, refs, skip: Vec::new() };
+        let sub = |refs: Vec<SRef>| Conj {
+            side: c.side,
+            refs,
+            skip: Vec::new(),
+        };
         let mut want: Vec<String> = n.required.keys().cloned().collect();
         let mut i = 0;
         while i < want.len() {
@@ -299,7 +359,11 @@ impl Ctx<'_> {
             }
         }
         if let Some((min, _)) = &n.min_props {
-            let declared: Vec<String> = n.obj_models.iter().flat_map(|m| m.props.keys().cloned()).collect();
+            let declared: Vec<String> = n
+                .obj_models
+                .iter()
+                .flat_map(|m| m.props.keys().cloned())
+                .collect();
             for k in declared {
                 if map.len() as u64 >= *min {
                     break;
@@ -326,8 +390,28 @@ pub(crate) fn is_multiple(f: f64, m: f64) -> bool {
 /// Numbers near the norm's bounds and multiples; `extra` adds rule-specific targets.
 pub(crate) fn number_candidates(n: &Norm, integer: bool, extra: &[f64]) -> Vec<Value> {
     let mut xs: Vec<f64> = extra.to_vec();
-    let lo = n.lower.as_ref().map(|b| if integer { if b.excl { b.v.floor() + 1.0 } else { b.v.ceil() } } else { b.v });
-    let hi = n.upper.as_ref().map(|b| if integer { if b.excl { b.v.ceil() - 1.0 } else { b.v.floor() } } else { b.v });
+    let lo = n.lower.as_ref().map(|b| {
+        if integer {
+            if b.excl {
+                b.v.floor() + 1.0
+            } else {
+                b.v.ceil()
+            }
+        } else {
+            b.v
+        }
+    });
+    let hi = n.upper.as_ref().map(|b| {
+        if integer {
+            if b.excl {
+                b.v.ceil() - 1.0
+            } else {
+                b.v.floor()
+            }
+        } else {
+            b.v
+        }
+    });
     xs.extend([0.0, 1.0, -1.0]);
     if let Some(l) = lo {
         xs.extend([l, l + 1.0]);
@@ -359,6 +443,27 @@ pub(crate) fn number_candidates(n: &Norm, integer: bool, extra: &[f64]) -> Vec<V
     out
 }
 
+/// An email address of about `len` characters that stays within RFC 5321 limits (local part
+/// ≤ 64, labels ≤ 63): the padding goes into extra domain labels.
+fn long_email(len: usize) -> String {
+    let mut extra = len.saturating_sub("a@example.com".len());
+    let mut labels = Vec::new();
+    while extra >= 2 {
+        let n = (extra - 1).min(60);
+        labels.push("a".repeat(n));
+        extra -= n + 1;
+    }
+    let mut s = String::from("a");
+    s.push_str(&"a".repeat(extra));
+    s.push('@');
+    for l in labels {
+        s.push_str(&l);
+        s.push('.');
+    }
+    s.push_str("example.com");
+    s
+}
+
 pub(crate) fn format_sample(f: &str) -> Option<&'static str> {
     Some(match f {
         "date-time" => "2024-01-02T03:04:05Z",
@@ -384,11 +489,15 @@ pub(crate) fn format_sample(f: &str) -> Option<&'static str> {
 pub(crate) fn format_ok(f: &str, s: &str) -> Option<bool> {
     let re = |p: &str| regex::Regex::new(p).ok().map(|r| r.is_match(s));
     match f {
-        "date-time" => re(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"),
+        "date-time" => {
+            re(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+        }
         "date" => re(r"^\d{4}-\d{2}-\d{2}$"),
         "time" => re(r"^\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"),
         "email" | "idn-email" => re(r"^[^@\s]+@[^@\s]+$"),
-        "uuid" => re(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+        "uuid" => {
+            re(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+        }
         "uri" | "iri" => re(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$"),
         "ipv4" => re(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$"),
         _ => None,
@@ -470,7 +579,6 @@ fn gen_hir(h: &Hir, budget: &mut usize, alt: usize, out: &mut String) -> bool {
     }
 }
 
-
 /// Structural regex inclusion: every string `a` matches (at some position), `b` matches at the
 /// same position. Sound but incomplete: only same-shaped patterns whose classes and repetition
 /// ranges nest are recognised (e.g. `^[a-z]{1,3}$` ⊆ `^[a-z0-9]+$`).
@@ -484,7 +592,9 @@ pub(crate) fn pattern_covered(a: &str, b: &str) -> bool {
 
 fn class_ranges(h: &Hir) -> Option<Vec<(char, char)>> {
     match h.kind() {
-        HirKind::Class(Class::Unicode(c)) => Some(c.ranges().iter().map(|r| (r.start(), r.end())).collect()),
+        HirKind::Class(Class::Unicode(c)) => {
+            Some(c.ranges().iter().map(|r| (r.start(), r.end())).collect())
+        }
         HirKind::Literal(l) => {
             let s = std::str::from_utf8(&l.0).ok()?;
             let mut it = s.chars();
@@ -507,11 +617,17 @@ fn hir_covered(a: &Hir, b: &Hir) -> bool {
         (_, HirKind::Capture(y)) => hir_covered(a, &y.sub),
         (HirKind::Alternation(xs), _) => xs.iter().all(|x| hir_covered(x, b)),
         (_, HirKind::Alternation(ys)) => ys.iter().any(|y| hir_covered(a, y)),
-        (HirKind::Concat(xs), HirKind::Concat(ys)) => xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| hir_covered(x, y)),
-        (HirKind::Repetition(x), HirKind::Repetition(y)) => {
-            x.min >= y.min && y.max.is_none_or(|ym| x.max.is_some_and(|xm| xm <= ym)) && hir_covered(&x.sub, &y.sub)
+        (HirKind::Concat(xs), HirKind::Concat(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| hir_covered(x, y))
         }
-        (_, HirKind::Repetition(y)) if y.min <= 1 && y.max.is_none_or(|m| m >= 1) => hir_covered(a, &y.sub),
+        (HirKind::Repetition(x), HirKind::Repetition(y)) => {
+            x.min >= y.min
+                && y.max.is_none_or(|ym| x.max.is_some_and(|xm| xm <= ym))
+                && hir_covered(&x.sub, &y.sub)
+        }
+        (_, HirKind::Repetition(y)) if y.min <= 1 && y.max.is_none_or(|m| m >= 1) => {
+            hir_covered(a, &y.sub)
+        }
         _ => match (class_ranges(a), class_ranges(b)) {
             (Some(xr), Some(yr)) => xr.iter().all(|(lo, hi)| {
                 // Every char of [lo, hi] lies in some range of b (ranges are sorted, merged).

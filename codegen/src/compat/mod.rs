@@ -181,7 +181,10 @@ impl Level {
 
     /// Whether every earlier version is checked, not only the previous one.
     pub fn transitive(self) -> bool {
-        matches!(self, Level::BackwardTransitive | Level::ForwardTransitive | Level::FullTransitive)
+        matches!(
+            self,
+            Level::BackwardTransitive | Level::ForwardTransitive | Level::FullTransitive
+        )
     }
 }
 
@@ -244,7 +247,14 @@ pub struct Location {
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{} (#{})", self.file.display(), self.line, self.col, self.pointer)
+        write!(
+            f,
+            "{}:{}:{} (#{})",
+            self.file.display(),
+            self.line,
+            self.col,
+            self.pointer
+        )
     }
 }
 
@@ -326,28 +336,51 @@ pub fn compare(
             Direction::Forward => (1, 0),
         };
         let mut checker = subset::Checker::new(&ctx, policy);
-        let found = checker.subset(&Conj::one(a, SRef::At(roots[a], Rc::from(""))), &Conj::one(b, SRef::At(roots[b], Rc::from(""))))?;
+        let found = checker.subset(
+            &Conj::one(a, SRef::At(roots[a], Rc::from(""))),
+            &Conj::one(b, SRef::At(roots[b], Rc::from(""))),
+        )?;
         raws.extend(found.into_iter().map(|r| (*dir, a, b, r)));
     }
-    let verifier = if raws.is_empty() { None } else { Some(verify::Verifier::new([old_store, new_store], roots)) };
+    let verifier = if raws.is_empty() {
+        None
+    } else {
+        Some(verify::Verifier::new([old_store, new_store], roots))
+    };
     let mut findings = Vec::new();
     for (dir, a, b, raw) in raws {
         let loc = |side: usize, l: &Loc| {
             let d = ctx.stores[side].doc(l.0);
             let p = d.map.position(&l.1);
-            Location { file: d.path.clone(), pointer: l.1.to_string(), line: p.line, col: p.col }
+            Location {
+                file: d.path.clone(),
+                pointer: l.1.to_string(),
+                line: p.line,
+                col: p.col,
+            }
         };
         let (la, lb) = (loc(a, &raw.a), loc(b, &raw.b));
         let (old_loc, new_loc) = if a == 0 { (la, lb) } else { (lb, la) };
-        let (na, nb) = if a == 0 { ("old", "new") } else { ("new", "old") };
+        let (na, nb) = if a == 0 {
+            ("old", "new")
+        } else {
+            ("new", "old")
+        };
         let mut message = raw.msg.replace("{A}", na).replace("{B}", nb);
         let mut counterexample = None;
         let mut verdict = Verdict::Unknown;
         if !raw.unknown {
             if let Some(v) = &verifier {
-                if let Some(doc) = raw.witnesses.iter().find(|w| v.separates(a, b, w) == Some(true)) {
+                if let Some(doc) = raw
+                    .witnesses
+                    .iter()
+                    .find(|w| v.separates(a, b, w) == Some(true))
+                {
                     verdict = Verdict::Incompatible;
-                    counterexample = Some(Counterexample { document: doc.clone(), valid_under: if a == 0 { Side::Old } else { Side::New } });
+                    counterexample = Some(Counterexample {
+                        document: doc.clone(),
+                        valid_under: if a == 0 { Side::Old } else { Side::New },
+                    });
                 } else if let Some(e) = v.errors.iter().flatten().next() {
                     message.push_str(&format!(" (unverified: {e})"));
                 } else {
@@ -359,15 +392,32 @@ pub fn compare(
             Direction::Backward => raw.rule.narrowing,
             Direction::Forward => raw.rule.widening,
         };
-        findings.push(Finding { rule, verdict, direction: dir, old: old_loc, new: new_loc, message, counterexample });
+        findings.push(Finding {
+            rule,
+            verdict,
+            direction: dir,
+            old: old_loc,
+            new: new_loc,
+            message,
+            counterexample,
+        });
     }
     findings.sort_by(|x, y| y.verdict.cmp(&x.verdict).then(x.old.line.cmp(&y.old.line)));
-    let verdict = findings.iter().map(|f| f.verdict).max().unwrap_or(Verdict::Compatible);
+    let verdict = findings
+        .iter()
+        .map(|f| f.verdict)
+        .max()
+        .unwrap_or(Verdict::Compatible);
     Ok(Report { verdict, findings })
 }
 
 /// Loads two files from disk and compares them.
-pub fn compare_files(old: &std::path::Path, new: &std::path::Path, level: Level, policy: Policy) -> Result<Report, CompatError> {
+pub fn compare_files(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    level: Level,
+    policy: Policy,
+) -> Result<Report, CompatError> {
     // Separate stores: two versions of one file may share an `$id`.
     let mut old_store = DocStore::disk();
     let o = old_store.load(old)?;

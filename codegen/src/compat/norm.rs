@@ -42,7 +42,13 @@ pub(crate) fn type_bits(name: &str) -> u8 {
 
 pub(crate) fn type_names(bits: u8) -> String {
     let mut out = Vec::new();
-    for (b, n) in [(NULL, "null"), (BOOL, "boolean"), (STR, "string"), (ARR, "array"), (OBJ, "object")] {
+    for (b, n) in [
+        (NULL, "null"),
+        (BOOL, "boolean"),
+        (STR, "string"),
+        (ARR, "array"),
+        (OBJ, "object"),
+    ] {
         if bits & b != 0 {
             out.push(n);
         }
@@ -100,7 +106,11 @@ pub(crate) struct Conj {
 
 impl Conj {
     pub fn one(side: usize, r: SRef) -> Conj {
-        Conj { side, refs: vec![r], skip: Vec::new() }
+        Conj {
+            side,
+            refs: vec![r],
+            skip: Vec::new(),
+        }
     }
     pub fn with(&self, r: SRef) -> Conj {
         let mut c = self.clone();
@@ -109,7 +119,7 @@ impl Conj {
         }
         c
     }
-    pub fn key(&self) -> (usize, Vec<SRef>, Vec<Loc>) {
+    pub fn key(&self) -> ConjKey {
         let mut r = self.refs.clone();
         r.sort();
         r.dedup();
@@ -241,7 +251,11 @@ impl Norm {
     }
 
     pub fn pattern_matches(&self, key: &str, ctx: &Ctx<'_>) -> bool {
-        self.obj_models.iter().any(|m| m.patterns.iter().any(|(p, _)| ctx.regex_match(p, key) == Some(true)))
+        self.obj_models.iter().any(|m| {
+            m.patterns
+                .iter()
+                .any(|(p, _)| ctx.regex_match(p, key) == Some(true))
+        })
     }
 
     /// Some content model gives undeclared keys an explicit (non-boolean) schema: a map.
@@ -263,20 +277,39 @@ impl Norm {
     }
 
     pub fn max_prefix(&self) -> usize {
-        self.arr_models.iter().map(|m| m.prefix.len()).max().unwrap_or(0)
+        self.arr_models
+            .iter()
+            .map(|m| m.prefix.len())
+            .max()
+            .unwrap_or(0)
     }
 }
+
+/// Identity of a conjunction (side, sorted members, expanded disjunctions).
+pub(crate) type ConjKey = (usize, Vec<SRef>, Vec<Loc>);
+/// A pair of subschema locations on two sides.
+pub(crate) type EqKey = (usize, Loc, usize, Loc);
 
 /// Shared state of one comparison: both stores plus a regex cache.
 pub(crate) struct Ctx<'s> {
     pub stores: [&'s DocStore; 2],
     regex: RefCell<HashMap<String, Option<Rc<Regex>>>>,
-    norms: RefCell<HashMap<(usize, Vec<SRef>, Vec<Loc>), Rc<Norm>>>,
+    norms: RefCell<HashMap<ConjKey, Rc<Norm>>>,
+    /// Memoized structural equality (see `Checker::equal_v`).
+    pub eq_cache: RefCell<HashMap<EqKey, bool>>,
+    /// Count of coinductive assumptions used by equality checks (results relying on one are not memoized).
+    pub eq_assumed: std::cell::Cell<usize>,
 }
 
 impl<'s> Ctx<'s> {
     pub fn new(a: &'s DocStore, b: &'s DocStore) -> Ctx<'s> {
-        Ctx { stores: [a, b], regex: RefCell::new(HashMap::new()), norms: RefCell::new(HashMap::new()) }
+        Ctx {
+            stores: [a, b],
+            regex: RefCell::new(HashMap::new()),
+            norms: RefCell::new(HashMap::new()),
+            eq_cache: RefCell::new(HashMap::new()),
+            eq_assumed: std::cell::Cell::new(0),
+        }
     }
 
     pub fn regex(&self, pattern: &str) -> Option<Rc<Regex>> {
@@ -284,7 +317,9 @@ impl<'s> Ctx<'s> {
             return r.clone();
         }
         let r = Regex::new(pattern).ok().map(Rc::new);
-        self.regex.borrow_mut().insert(pattern.to_string(), r.clone());
+        self.regex
+            .borrow_mut()
+            .insert(pattern.to_string(), r.clone());
         r
     }
 
@@ -326,7 +361,11 @@ impl<'s> Ctx<'s> {
                 }
             }
             for (s, _) in std::mem::take(&mut n.uneval) {
-                n.obj_models.push(ObjModel { props: props.clone(), patterns: patterns.clone(), additional: Some(s) });
+                n.obj_models.push(ObjModel {
+                    props: props.clone(),
+                    patterns: patterns.clone(),
+                    additional: Some(s),
+                });
             }
         }
         if let Some((vals, _, _)) = &mut n.enum_ {
@@ -342,7 +381,14 @@ impl<'s> Ctx<'s> {
         Ok(n)
     }
 
-    fn collect(&self, side: usize, r: &SRef, n: &mut Norm, seen: &mut HashSet<(DocId, Rc<str>)>, skip: &[Loc]) -> Result<(), CompatError> {
+    fn collect(
+        &self,
+        side: usize,
+        r: &SRef,
+        n: &mut Norm,
+        seen: &mut HashSet<(DocId, Rc<str>)>,
+        skip: &[Loc],
+    ) -> Result<(), CompatError> {
         let (doc, ptr) = match r {
             SRef::Type(t) => {
                 n.types &= *t;
@@ -350,7 +396,9 @@ impl<'s> Ctx<'s> {
             }
             SRef::Required(k) => {
                 n.types &= OBJ;
-                n.required.entry(k.to_string()).or_insert_with(|| n.loc.clone());
+                n.required
+                    .entry(k.to_string())
+                    .or_insert_with(|| n.loc.clone());
                 return Ok(());
             }
             SRef::At(d, p) => (*d, p.clone()),
@@ -367,8 +415,18 @@ impl<'s> Ctx<'s> {
                 reason: "subschema not found".into(),
             });
         };
-        let at = |kw: &str| -> Loc { (doc, Rc::from(format!("{ptr}/{}", super::source_map::escape(kw)))) };
-        let sub = |kw: &str| SRef::At(doc, Rc::from(format!("{ptr}/{}", super::source_map::escape(kw))));
+        let at = |kw: &str| -> Loc {
+            (
+                doc,
+                Rc::from(format!("{ptr}/{}", super::source_map::escape(kw))),
+            )
+        };
+        let sub = |kw: &str| {
+            SRef::At(
+                doc,
+                Rc::from(format!("{ptr}/{}", super::source_map::escape(kw))),
+            )
+        };
         let obj = match v {
             Value::Bool(true) => return Ok(()),
             Value::Bool(false) => {
@@ -390,7 +448,9 @@ impl<'s> Ctx<'s> {
             reason: why.to_string(),
         };
         if let Some(reference) = obj.get("$ref") {
-            let reference = reference.as_str().ok_or_else(|| bad("$ref", "must be a string"))?;
+            let reference = reference
+                .as_str()
+                .ok_or_else(|| bad("$ref", "must be a string"))?;
             let (td, tp) = store.resolve(doc, &ptr, reference)?;
             self.collect(side, &SRef::At(td, Rc::from(tp)), n, seen, skip)?;
             if dialect == Dialect::Draft7 {
@@ -400,7 +460,10 @@ impl<'s> Ctx<'s> {
         let num = |kw: &str| -> Result<Option<f64>, CompatError> {
             match obj.get(kw) {
                 None => Ok(None),
-                Some(x) => x.as_f64().map(Some).ok_or_else(|| bad(kw, "must be a number")),
+                Some(x) => x
+                    .as_f64()
+                    .map(Some)
+                    .ok_or_else(|| bad(kw, "must be a number")),
             }
         };
         let count = |kw: &str| -> Result<Option<u64>, CompatError> {
@@ -408,7 +471,11 @@ impl<'s> Ctx<'s> {
                 None => Ok(None),
                 Some(x) => x
                     .as_u64()
-                    .or_else(|| x.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64))
+                    .or_else(|| {
+                        x.as_f64()
+                            .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                            .map(|f| f as u64)
+                    })
                     .map(Some)
                     .ok_or_else(|| bad(kw, "must be a non-negative integer")),
             }
@@ -416,7 +483,11 @@ impl<'s> Ctx<'s> {
         if let Some(t) = obj.get("type") {
             let bits = match t {
                 Value::String(s) => type_bits(s),
-                Value::Array(a) => a.iter().filter_map(Value::as_str).map(type_bits).fold(0, |x, y| x | y),
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(type_bits)
+                    .fold(0, |x, y| x | y),
                 _ => return Err(bad("type", "must be a string or an array of strings")),
             };
             n.types &= bits;
@@ -427,15 +498,30 @@ impl<'s> Ctx<'s> {
             enum_vals = Some((vec![c.clone()], at("const"), true));
         }
         if let Some(e) = obj.get("enum") {
-            let vals = e.as_array().ok_or_else(|| bad("enum", "must be an array"))?.clone();
+            let vals = e
+                .as_array()
+                .ok_or_else(|| bad("enum", "must be an array"))?
+                .clone();
             enum_vals = Some(match enum_vals {
-                Some((c, l, k)) => (c.into_iter().filter(|x| vals.iter().any(|y| json_eq(x, y))).collect(), l, k),
+                Some((c, l, k)) => (
+                    c.into_iter()
+                        .filter(|x| vals.iter().any(|y| json_eq(x, y)))
+                        .collect(),
+                    l,
+                    k,
+                ),
                 None => (vals, at("enum"), false),
             });
         }
         if let Some((vals, loc, is_const)) = enum_vals {
             n.enum_ = Some(match n.enum_.take() {
-                Some((prev, l, k)) => (prev.into_iter().filter(|x| vals.iter().any(|y| json_eq(x, y))).collect(), l, k && is_const),
+                Some((prev, l, k)) => (
+                    prev.into_iter()
+                        .filter(|x| vals.iter().any(|y| json_eq(x, y)))
+                        .collect(),
+                    l,
+                    k && is_const,
+                ),
                 None => (vals, loc, is_const),
             });
         }
@@ -450,7 +536,12 @@ impl<'s> Ctx<'s> {
             }
         }
         if let Some(p) = obj.get("pattern") {
-            n.patterns.push((p.as_str().ok_or_else(|| bad("pattern", "must be a string"))?.to_string(), at("pattern")));
+            n.patterns.push((
+                p.as_str()
+                    .ok_or_else(|| bad("pattern", "must be a string"))?
+                    .to_string(),
+                at("pattern"),
+            ));
         }
         if let Some(f) = obj.get("format").and_then(Value::as_str) {
             n.formats.push((f.to_string(), at("format")));
@@ -473,7 +564,9 @@ impl<'s> Ctx<'s> {
                     lower(x, true, at("exclusiveMinimum"), n);
                 }
             }
-            Some(Value::Number(x)) => lower(x.as_f64().unwrap_or(0.0), true, at("exclusiveMinimum"), n),
+            Some(Value::Number(x)) => {
+                lower(x.as_f64().unwrap_or(0.0), true, at("exclusiveMinimum"), n)
+            }
             _ => {}
         }
         let upper = |v: f64, excl: bool, loc: Loc, n: &mut Norm| {
@@ -494,7 +587,9 @@ impl<'s> Ctx<'s> {
                     upper(x, true, at("exclusiveMaximum"), n);
                 }
             }
-            Some(Value::Number(x)) => upper(x.as_f64().unwrap_or(0.0), true, at("exclusiveMaximum"), n),
+            Some(Value::Number(x)) => {
+                upper(x.as_f64().unwrap_or(0.0), true, at("exclusiveMaximum"), n)
+            }
             _ => {}
         }
         if let Some(x) = num("multipleOf")? {
@@ -504,23 +599,39 @@ impl<'s> Ctx<'s> {
             n.multiple_of.push((x, at("multipleOf")));
         }
         // Arrays.
-        let mut arr = ArrModel { prefix: Vec::new(), rest: None, loc: (doc, ptr.clone()) };
+        let mut arr = ArrModel {
+            prefix: Vec::new(),
+            rest: None,
+            loc: (doc, ptr.clone()),
+        };
         let mut has_arr = false;
         let legacy_items = dialect != Dialect::Draft2020;
         if let Some(p) = obj.get("prefixItems").filter(|_| !legacy_items) {
-            let len = p.as_array().ok_or_else(|| bad("prefixItems", "must be an array"))?.len();
-            arr.prefix = (0..len).map(|i| SRef::At(doc, Rc::from(format!("{ptr}/prefixItems/{i}")))).collect();
+            let len = p
+                .as_array()
+                .ok_or_else(|| bad("prefixItems", "must be an array"))?
+                .len();
+            arr.prefix = (0..len)
+                .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/prefixItems/{i}"))))
+                .collect();
             has_arr = true;
         }
         match obj.get("items") {
             Some(Value::Array(items)) if legacy_items => {
-                arr.prefix = (0..items.len()).map(|i| SRef::At(doc, Rc::from(format!("{ptr}/items/{i}")))).collect();
+                arr.prefix = (0..items.len())
+                    .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/items/{i}"))))
+                    .collect();
                 if obj.contains_key("additionalItems") {
                     arr.rest = Some(sub("additionalItems"));
                 }
                 has_arr = true;
             }
-            Some(Value::Array(_)) => return Err(bad("items", "array form of items is draft-07/2019-09 only; use prefixItems")),
+            Some(Value::Array(_)) => {
+                return Err(bad(
+                    "items",
+                    "array form of items is draft-07/2019-09 only; use prefixItems",
+                ))
+            }
             Some(_) => {
                 arr.rest = Some(sub("items"));
                 has_arr = true;
@@ -544,18 +655,44 @@ impl<'s> Ctx<'s> {
             n.unique.get_or_insert(at("uniqueItems"));
         }
         // Objects.
-        if obj.contains_key("properties") || obj.contains_key("patternProperties") || obj.contains_key("additionalProperties") {
-            let mut m = ObjModel { props: BTreeMap::new(), patterns: Vec::new(), additional: None };
+        if obj.contains_key("properties")
+            || obj.contains_key("patternProperties")
+            || obj.contains_key("additionalProperties")
+        {
+            let mut m = ObjModel {
+                props: BTreeMap::new(),
+                patterns: Vec::new(),
+                additional: None,
+            };
             if let Some(p) = obj.get("properties") {
-                let p = p.as_object().ok_or_else(|| bad("properties", "must be an object"))?;
+                let p = p
+                    .as_object()
+                    .ok_or_else(|| bad("properties", "must be an object"))?;
                 for k in p.keys() {
-                    m.props.insert(k.clone(), SRef::At(doc, Rc::from(format!("{ptr}/properties/{}", super::source_map::escape(k)))));
+                    m.props.insert(
+                        k.clone(),
+                        SRef::At(
+                            doc,
+                            Rc::from(format!("{ptr}/properties/{}", super::source_map::escape(k))),
+                        ),
+                    );
                 }
             }
             if let Some(p) = obj.get("patternProperties") {
-                let p = p.as_object().ok_or_else(|| bad("patternProperties", "must be an object"))?;
+                let p = p
+                    .as_object()
+                    .ok_or_else(|| bad("patternProperties", "must be an object"))?;
                 for k in p.keys() {
-                    m.patterns.push((k.clone(), SRef::At(doc, Rc::from(format!("{ptr}/patternProperties/{}", super::source_map::escape(k))))));
+                    m.patterns.push((
+                        k.clone(),
+                        SRef::At(
+                            doc,
+                            Rc::from(format!(
+                                "{ptr}/patternProperties/{}",
+                                super::source_map::escape(k)
+                            )),
+                        ),
+                    ));
                 }
             }
             if obj.contains_key("additionalProperties") {
@@ -564,13 +701,20 @@ impl<'s> Ctx<'s> {
             n.obj_models.push(m);
         }
         if obj.contains_key("unevaluatedProperties") {
-            n.uneval.push((sub("unevaluatedProperties"), at("unevaluatedProperties")));
+            n.uneval
+                .push((sub("unevaluatedProperties"), at("unevaluatedProperties")));
         }
         if let Some(r) = obj.get("required") {
-            let r = r.as_array().ok_or_else(|| bad("required", "must be an array"))?;
+            let r = r
+                .as_array()
+                .ok_or_else(|| bad("required", "must be an array"))?;
             for (i, k) in r.iter().enumerate() {
-                let k = k.as_str().ok_or_else(|| bad("required", "must hold strings"))?;
-                n.required.entry(k.to_string()).or_insert_with(|| (doc, Rc::from(format!("{ptr}/required/{i}"))));
+                let k = k
+                    .as_str()
+                    .ok_or_else(|| bad("required", "must hold strings"))?;
+                n.required
+                    .entry(k.to_string())
+                    .or_insert_with(|| (doc, Rc::from(format!("{ptr}/required/{i}"))));
             }
         }
         if let Some(x) = count("minProperties")? {
@@ -586,12 +730,18 @@ impl<'s> Ctx<'s> {
         let mut deps: Vec<(&str, &serde_json::Map<String, Value>)> = Vec::new();
         for kw in ["dependentRequired", "dependentSchemas", "dependencies"] {
             if let Some(d) = obj.get(kw) {
-                deps.push((kw, d.as_object().ok_or_else(|| bad(kw, "must be an object"))?));
+                deps.push((
+                    kw,
+                    d.as_object().ok_or_else(|| bad(kw, "must be an object"))?,
+                ));
             }
         }
         for (kw, d) in deps {
             for (k, val) in d {
-                let loc: Loc = (doc, Rc::from(format!("{ptr}/{kw}/{}", super::source_map::escape(k))));
+                let loc: Loc = (
+                    doc,
+                    Rc::from(format!("{ptr}/{kw}/{}", super::source_map::escape(k))),
+                );
                 match val {
                     Value::Array(names) if kw != "dependentSchemas" => {
                         let e = n.dep_required.entry(k.clone()).or_default();
@@ -599,15 +749,26 @@ impl<'s> Ctx<'s> {
                             e.push((name.to_string(), loc.clone()));
                         }
                     }
-                    _ if kw != "dependentRequired" => n.dep_schemas.push((k.clone(), SRef::At(loc.0, loc.1.clone()), loc)),
+                    _ if kw != "dependentRequired" => {
+                        n.dep_schemas
+                            .push((k.clone(), SRef::At(loc.0, loc.1.clone()), loc))
+                    }
                     _ => return Err(bad(kw, "values must be arrays of property names")),
                 }
             }
         }
         if let Some(all) = obj.get("allOf") {
-            let all = all.as_array().ok_or_else(|| bad("allOf", "must be an array"))?;
+            let all = all
+                .as_array()
+                .ok_or_else(|| bad("allOf", "must be an array"))?;
             for i in 0..all.len() {
-                self.collect(side, &SRef::At(doc, Rc::from(format!("{ptr}/allOf/{i}"))), n, seen, skip)?;
+                self.collect(
+                    side,
+                    &SRef::At(doc, Rc::from(format!("{ptr}/allOf/{i}"))),
+                    n,
+                    seen,
+                    skip,
+                )?;
             }
         }
         for (kw, one) in [("anyOf", false), ("oneOf", true)] {
@@ -619,7 +780,9 @@ impl<'s> Ctx<'s> {
                 }
                 n.disj.push(Disj {
                     one,
-                    branches: (0..b.len()).map(|i| SRef::At(doc, Rc::from(format!("{ptr}/{kw}/{i}")))).collect(),
+                    branches: (0..b.len())
+                        .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/{kw}/{i}"))))
+                        .collect(),
                     loc,
                 });
             }
@@ -628,8 +791,17 @@ impl<'s> Ctx<'s> {
             n.nots.push((sub("not"), at("not")));
         }
         for kw in [
-            "if", "then", "else", "contains", "minContains", "maxContains", "propertyNames", "unevaluatedItems",
-            "$dynamicRef", "$recursiveRef", "contentSchema",
+            "if",
+            "then",
+            "else",
+            "contains",
+            "minContains",
+            "maxContains",
+            "propertyNames",
+            "unevaluatedItems",
+            "$dynamicRef",
+            "$recursiveRef",
+            "contentSchema",
         ] {
             if obj.contains_key(kw) {
                 n.other.push((kw.to_string(), at(kw)));
@@ -643,9 +815,13 @@ impl<'s> Ctx<'s> {
 pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }

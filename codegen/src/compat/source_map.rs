@@ -26,7 +26,13 @@ pub struct SourceMap {
 impl SourceMap {
     /// Scans `text` (which must be valid JSON) and records every value's position.
     pub fn build(text: &str) -> SourceMap {
-        let mut s = Scanner { chars: text.chars().collect(), i: 0, line: 1, col: 1, map: HashMap::new() };
+        let mut s = Scanner {
+            chars: text.chars().collect(),
+            i: 0,
+            line: 1,
+            col: 1,
+            map: HashMap::new(),
+        };
         s.ws();
         s.value(String::new(), None);
         SourceMap { positions: s.map }
@@ -76,7 +82,10 @@ impl Scanner {
         }
     }
     fn pos(&self) -> Position {
-        Position { line: self.line, col: self.col }
+        Position {
+            line: self.line,
+            col: self.col,
+        }
     }
 
     /// `at` is the position to record (the member key's) when it differs from the value's.
@@ -166,7 +175,9 @@ impl Scanner {
                             self.bump();
                             let lo: String = (0..4).filter_map(|_| self.bump()).collect();
                             let lo = u32::from_str_radix(&lo, 16).unwrap_or(0xDC00);
-                            let c = 0x10000 + ((code - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF);
+                            let c = 0x10000
+                                + ((code - 0xD800) << 10)
+                                + (lo.wrapping_sub(0xDC00) & 0x3FF);
                             out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
                         } else {
                             out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));

@@ -61,6 +61,8 @@ pub struct Doc {
     bases: Vec<(String, String)>,
 }
 
+type RefKey = (DocId, String, String);
+
 /// Identifies a loaded document inside a [`DocStore`].
 pub type DocId = usize;
 
@@ -72,14 +74,20 @@ pub struct DocStore {
     by_path: HashMap<PathBuf, DocId>,
     resources: HashMap<String, (DocId, String)>,
     anchors: HashMap<String, (DocId, String)>,
-    cache: RefCell<HashMap<(DocId, String, String), (DocId, String)>>,
+    /// (document, pointer, reference) → resolved (document, pointer).
+    cache: RefCell<HashMap<RefKey, (DocId, String)>>,
 }
 
 impl DocStore {
     /// A store reading from `source`.
     pub fn new(source: Source) -> DocStore {
         let source = match source {
-            Source::Memory(files) => Source::Memory(files.into_iter().map(|(k, v)| (mem_key(&normalize(&k)), v)).collect()),
+            Source::Memory(files) => Source::Memory(
+                files
+                    .into_iter()
+                    .map(|(k, v)| (mem_key(&normalize(&k)), v))
+                    .collect(),
+            ),
             disk => disk,
         };
         DocStore {
@@ -132,7 +140,9 @@ impl DocStore {
             reason: format!("{:?}", e.classify()).to_lowercase(),
         })?;
         let dialect = match value.get("$schema").and_then(Value::as_str) {
-            Some(s) if s.contains("draft-04") || s.contains("draft-06") || s.contains("draft-07") => {
+            Some(s)
+                if s.contains("draft-04") || s.contains("draft-06") || s.contains("draft-07") =>
+            {
                 Dialect::Draft7
             }
             Some(s) if s.contains("2019-09") => Dialect::Draft2019,
@@ -144,13 +154,29 @@ impl DocStore {
         self.resources.insert(file_uri.clone(), (id, String::new()));
         let mut bases = Vec::new();
         let mut refs = Vec::new();
-        let mut walk = Walk { id, dialect, bases: &mut bases, refs: &mut refs, resources: &mut self.resources, anchors: &mut self.anchors };
+        let mut walk = Walk {
+            id,
+            dialect,
+            bases: &mut bases,
+            refs: &mut refs,
+            resources: &mut self.resources,
+            anchors: &mut self.anchors,
+        };
         walk.walk(&value, "", &file_uri);
         bases.sort_by_key(|b| std::cmp::Reverse(b.0.len()));
-        self.docs.push(Doc { path: path.to_path_buf(), file_uri: file_uri.clone(), value, map: SourceMap::build(text), dialect, bases });
+        self.docs.push(Doc {
+            path: path.to_path_buf(),
+            file_uri: file_uri.clone(),
+            value,
+            map: SourceMap::build(text),
+            dialect,
+            bases,
+        });
         for (base, reference, _) in &refs {
             let (base, reference) = (base.clone(), reference.clone());
-            let Ok(abs) = resolve_uri(&base, &reference) else { continue };
+            let Ok(abs) = resolve_uri(&base, &reference) else {
+                continue;
+            };
             let resource = strip_fragment(&abs).to_string();
             if self.resources.contains_key(&resource) {
                 continue;
@@ -160,19 +186,24 @@ impl DocStore {
             } else {
                 // Map the target through the $id → file correspondence of this document: the
                 // same relative path from this document's $id leads from its file.
-                let rel = relative_ref(strip_fragment(&base), &resource).unwrap_or(reference.clone());
+                let rel =
+                    relative_ref(strip_fragment(&base), &resource).unwrap_or(reference.clone());
                 match resolve_uri(&file_uri, &rel) {
                     Ok(u) => strip_fragment(&u).to_string(),
                     Err(_) => continue,
                 }
             };
-            let Some(target) = uri_to_path(&via_file) else { continue };
+            let Some(target) = uri_to_path(&via_file) else {
+                continue;
+            };
             if !self.exists(&target) {
                 continue;
             }
             // A file that fails to parse surfaces here, naming that file.
             let loaded = self.load(&target)?;
-            self.resources.entry(resource).or_insert((loaded, String::new()));
+            self.resources
+                .entry(resource)
+                .or_insert((loaded, String::new()));
         }
         // Every reference must resolve now, so a typo is an input error even where the
         // comparison would never look.
@@ -184,7 +215,9 @@ impl DocStore {
 
     fn key_path(&self, path: &Path) -> PathBuf {
         let joined = match self.source {
-            Source::Disk if path.is_relative() => std::env::current_dir().unwrap_or_default().join(path),
+            Source::Disk if path.is_relative() => {
+                std::env::current_dir().unwrap_or_default().join(path)
+            }
             _ => path.to_path_buf(),
         };
         normalize(&joined)
@@ -199,12 +232,19 @@ impl DocStore {
 
     fn read(&self, shown: &Path, key: &Path) -> Result<String, CompatError> {
         match &self.source {
-            Source::Disk => std::fs::read_to_string(key)
-                .map_err(|e| CompatError::Io { file: shown.to_path_buf(), reason: e.kind().to_string() }),
-            Source::Memory(files) => files
-                .get(&mem_key(key))
-                .cloned()
-                .ok_or_else(|| CompatError::Io { file: shown.to_path_buf(), reason: "not found".into() }),
+            Source::Disk => std::fs::read_to_string(key).map_err(|e| CompatError::Io {
+                file: shown.to_path_buf(),
+                reason: e.kind().to_string(),
+            }),
+            Source::Memory(files) => {
+                files
+                    .get(&mem_key(key))
+                    .cloned()
+                    .ok_or_else(|| CompatError::Io {
+                        file: shown.to_path_buf(),
+                        reason: "not found".into(),
+                    })
+            }
         }
     }
 
@@ -212,7 +252,8 @@ impl DocStore {
     pub fn base_at(&self, doc: DocId, pointer: &str) -> &str {
         let d = &self.docs[doc];
         for (prefix, base) in &d.bases {
-            if pointer == prefix || pointer.starts_with(&format!("{prefix}/")) || prefix.is_empty() {
+            if pointer == prefix || pointer.starts_with(&format!("{prefix}/")) || prefix.is_empty()
+            {
                 return base;
             }
         }
@@ -220,7 +261,12 @@ impl DocStore {
     }
 
     /// Resolves `reference` found in the schema at (`doc`, `pointer`) to a (document, pointer).
-    pub fn resolve(&self, doc: DocId, pointer: &str, reference: &str) -> Result<(DocId, String), CompatError> {
+    pub fn resolve(
+        &self,
+        doc: DocId,
+        pointer: &str,
+        reference: &str,
+    ) -> Result<(DocId, String), CompatError> {
         let key = (doc, pointer.to_string(), reference.to_string());
         if let Some(hit) = self.cache.borrow().get(&key) {
             return Ok(hit.clone());
@@ -240,7 +286,8 @@ impl DocStore {
             None => {
                 // Same relative reference against the containing file (project convention).
                 let rel = relative_ref(base, resource).unwrap_or(reference.to_string());
-                let via_file = resolve_uri(&self.docs[doc].file_uri, &rel).map_err(|_| fail("not a valid URI reference"))?;
+                let via_file = resolve_uri(&self.docs[doc].file_uri, &rel)
+                    .map_err(|_| fail("not a valid URI reference"))?;
                 match self.resources.get(strip_fragment(&via_file)) {
                     Some(hit) => hit.clone(),
                     None => return Err(fail("no such schema file or $id")),
@@ -259,7 +306,9 @@ impl DocStore {
             }
         };
         if self.docs[target_doc].value.pointer(&target_ptr).is_none() {
-            return Err(fail("the JSON pointer does not exist in the target document"));
+            return Err(fail(
+                "the JSON pointer does not exist in the target document",
+            ));
         }
         let out = (target_doc, target_ptr);
         self.cache.borrow_mut().insert(key, out.clone());
@@ -271,7 +320,16 @@ impl DocStore {
     pub fn resources(&self) -> Vec<(String, &Value)> {
         self.docs
             .iter()
-            .map(|d| (d.bases.iter().find(|b| b.0.is_empty()).map(|b| b.1.clone()).unwrap_or_else(|| d.file_uri.clone()), &d.value))
+            .map(|d| {
+                (
+                    d.bases
+                        .iter()
+                        .find(|b| b.0.is_empty())
+                        .map(|b| b.1.clone())
+                        .unwrap_or_else(|| d.file_uri.clone()),
+                    &d.value,
+                )
+            })
             .collect()
     }
 
@@ -297,26 +355,40 @@ impl Walk<'_> {
                 let mut base = base.to_string();
                 if let Some(id) = map.get("$id").and_then(Value::as_str) {
                     if self.dialect == Dialect::Draft7 && id.starts_with('#') {
-                        self.anchors.insert(format!("{}{id}", strip_fragment(&base)), (self.id, ptr.to_string()));
+                        self.anchors.insert(
+                            format!("{}{id}", strip_fragment(&base)),
+                            (self.id, ptr.to_string()),
+                        );
                     } else if let Ok(abs) = resolve_uri(&base, id) {
                         base = strip_fragment(&abs).to_string();
-                        self.resources.insert(base.clone(), (self.id, ptr.to_string()));
+                        self.resources
+                            .insert(base.clone(), (self.id, ptr.to_string()));
                         self.bases.push((ptr.to_string(), base.clone()));
                     }
                 } else if ptr.is_empty() {
                     self.bases.push((String::new(), base.clone()));
                 }
                 if let Some(a) = map.get("$anchor").and_then(Value::as_str) {
-                    self.anchors.insert(format!("{}#{a}", strip_fragment(&base)), (self.id, ptr.to_string()));
+                    self.anchors.insert(
+                        format!("{}#{a}", strip_fragment(&base)),
+                        (self.id, ptr.to_string()),
+                    );
                 }
                 if let Some(r) = map.get("$ref").and_then(Value::as_str) {
-                    self.refs.push((base.clone(), r.to_string(), ptr.to_string()));
+                    self.refs
+                        .push((base.clone(), r.to_string(), ptr.to_string()));
                 }
                 for (k, child) in map {
-                    if matches!(k.as_str(), "enum" | "const" | "examples" | "default") || k.starts_with("x-") {
+                    if matches!(k.as_str(), "enum" | "const" | "examples" | "default")
+                        || k.starts_with("x-")
+                    {
                         continue;
                     }
-                    self.walk(child, &format!("{ptr}/{}", super::source_map::escape(k)), &base);
+                    self.walk(
+                        child,
+                        &format!("{ptr}/{}", super::source_map::escape(k)),
+                        &base,
+                    );
                 }
             }
             Value::Array(items) => {
@@ -344,7 +416,9 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 fn mem_key(key: &Path) -> PathBuf {
-    key.strip_prefix("/").map(Path::to_path_buf).unwrap_or_else(|_| key.to_path_buf())
+    key.strip_prefix("/")
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| key.to_path_buf())
 }
 
 fn file_uri(key: &Path) -> String {
@@ -393,7 +467,10 @@ fn relative_ref(base: &str, target: &str) -> Option<String> {
     let split = |u: &str| -> Option<(String, Vec<String>)> {
         let (scheme, rest) = u.split_once("://")?;
         let (auth, path) = rest.split_once('/').unwrap_or((rest, ""));
-        Some((format!("{scheme}://{auth}"), path.split('/').map(str::to_string).collect()))
+        Some((
+            format!("{scheme}://{auth}"),
+            path.split('/').map(str::to_string).collect(),
+        ))
     };
     let (bo, bp) = split(base)?;
     let (to, tp) = split(strip_fragment(target))?;

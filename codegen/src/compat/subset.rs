@@ -42,7 +42,7 @@ enum Step {
     Index(usize),
 }
 
-type PairKey = ((usize, Vec<SRef>, Vec<Loc>), (usize, Vec<SRef>, Vec<Loc>));
+type PairKey = (ConjKey, ConjKey);
 
 pub(crate) struct Checker<'c, 's> {
     ctx: &'c Ctx<'s>,
@@ -53,8 +53,23 @@ pub(crate) struct Checker<'c, 's> {
 }
 
 const ANNOTATIONS: &[&str] = &[
-    "title", "description", "examples", "default", "$comment", "$id", "$schema", "$anchor", "$defs", "definitions",
-    "deprecated", "readOnly", "writeOnly", "contentMediaType", "contentEncoding", "$vocabulary", "$dynamicAnchor",
+    "title",
+    "description",
+    "examples",
+    "default",
+    "$comment",
+    "$id",
+    "$schema",
+    "$anchor",
+    "$defs",
+    "definitions",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "contentMediaType",
+    "contentEncoding",
+    "$vocabulary",
+    "$dynamicAnchor",
 ];
 
 fn is_annotation(k: &str) -> bool {
@@ -63,13 +78,26 @@ fn is_annotation(k: &str) -> bool {
 
 impl<'c, 's> Checker<'c, 's> {
     pub fn new(ctx: &'c Ctx<'s>, policy: Policy) -> Self {
-        Checker { ctx, policy, in_progress: HashSet::new(), stack: Vec::new(), depth: 0 }
+        Checker {
+            ctx,
+            policy,
+            in_progress: HashSet::new(),
+            stack: Vec::new(),
+            depth: 0,
+        }
     }
 
     pub fn subset(&mut self, a: &Conj, b: &Conj) -> Result<Vec<Raw>, CompatError> {
         let na = self.ctx.norm(a)?;
         if self.depth > 40 {
-            return Ok(vec![self.raw(rules::TOO_DEEP, true, &na.loc, &na.loc, "nesting exceeds the checker's depth limit".into(), vec![])]);
+            return Ok(vec![self.raw(
+                rules::TOO_DEEP,
+                true,
+                &na.loc,
+                &na.loc,
+                "nesting exceeds the checker's depth limit".into(),
+                vec![],
+            )]);
         }
         let key = (a.key(), b.key());
         if !self.in_progress.insert(key.clone()) {
@@ -82,13 +110,34 @@ impl<'c, 's> Checker<'c, 's> {
         r.map(dedup)
     }
 
-    fn raw(&self, rule: Rule, unknown: bool, a: &Loc, b: &Loc, msg: String, witnesses: Vec<Value>) -> Raw {
-        Raw { rule, unknown, a: a.clone(), b: b.clone(), msg, witnesses }
+    fn raw(
+        &self,
+        rule: Rule,
+        unknown: bool,
+        a: &Loc,
+        b: &Loc,
+        msg: String,
+        witnesses: Vec<Value>,
+    ) -> Raw {
+        Raw {
+            rule,
+            unknown,
+            a: a.clone(),
+            b: b.clone(),
+            msg,
+            witnesses,
+        }
     }
 
     /// Keeps leaf values A accepts and B rejects (definite answers first), wrapped into
     /// whole documents along the current instance path.
-    fn witnesses(&self, a: &Conj, b: &Conj, cands: Vec<Value>, extra_b: Option<&dyn Fn(&Value) -> bool>) -> Vec<Value> {
+    fn witnesses(
+        &self,
+        a: &Conj,
+        b: &Conj,
+        cands: Vec<Value>,
+        extra_b: Option<&dyn Fn(&Value) -> bool>,
+    ) -> Vec<Value> {
         let mut sure = Vec::new();
         let mut maybe = Vec::new();
         for v in cands {
@@ -103,7 +152,11 @@ impl<'c, 's> Checker<'c, 's> {
             if rb == Some(true) {
                 continue;
             }
-            if sure.iter().chain(maybe.iter()).any(|x: &Value| json_eq(x, &v)) {
+            if sure
+                .iter()
+                .chain(maybe.iter())
+                .any(|x: &Value| json_eq(x, &v))
+            {
                 continue;
             }
             if ra == Some(true) && rb == Some(false) {
@@ -116,7 +169,9 @@ impl<'c, 's> Checker<'c, 's> {
             }
         }
         sure.extend(maybe.into_iter().take(2));
-        sure.into_iter().filter_map(|leaf| self.wrap(leaf)).collect()
+        sure.into_iter()
+            .filter_map(|leaf| self.wrap(leaf))
+            .collect()
     }
 
     fn wrap(&self, leaf: Value) -> Option<Value> {
@@ -127,7 +182,10 @@ impl<'c, 's> Checker<'c, 's> {
                 Step::Key(k) => self.ctx.object_with(conj, &n, Some((k, &child)), 0)?,
                 Step::Index(i) => {
                     let len = (*i + 1).max(n.min_items.as_ref().map(|m| m.0 as usize).unwrap_or(0));
-                    let Value::Array(mut items) = self.ctx.array_of_len(conj, &n, len, 0, false)? else { return None };
+                    let Value::Array(mut items) = self.ctx.array_of_len(conj, &n, len, 0, false)?
+                    else {
+                        return None;
+                    };
                     items[*i] = child;
                     Value::Array(items)
                 }
@@ -158,19 +216,36 @@ impl<'c, 's> Checker<'c, 's> {
         let nb = ctx.norm(b)?;
         if a.skip.is_empty() && b.skip.is_empty() && a.refs.len() == 1 && b.refs.len() == 1 {
             if let (SRef::At(ad, ap), SRef::At(bd, bp)) = (&a.refs[0], &b.refs[0]) {
-                if self.equal_at(a.side, (*ad, ap.clone()), b.side, (*bd, bp.clone()), &mut HashSet::new()) {
+                if self.equal_at(
+                    a.side,
+                    (*ad, ap.clone()),
+                    b.side,
+                    (*bd, bp.clone()),
+                    &mut HashSet::new(),
+                ) {
                     return Ok(Vec::new());
                 }
             }
         }
         if let Some(l) = &nb.never {
             let w = self.witnesses(a, b, self.all_candidates(a, &na), None);
-            return Ok(vec![self.raw(rules::SCHEMA_FALSE, false, &na.loc, l, "{B} schema is `false`: it rejects everything {A} accepts here".into(), w)]);
+            return Ok(vec![self.raw(
+                rules::SCHEMA_FALSE,
+                false,
+                &na.loc,
+                l,
+                "{B} schema is `false`: it rejects everything {A} accepts here".into(),
+                w,
+            )]);
         }
         let mut b = b.clone();
         let mut dropped = false;
         for d in &nb.disj {
-            if na.disj.iter().any(|x| self.disj_equal(a.side, x, b.side, d)) {
+            if na
+                .disj
+                .iter()
+                .any(|x| self.disj_equal(a.side, x, b.side, d))
+            {
                 b.skip.push(d.loc.clone());
                 dropped = true;
             }
@@ -186,7 +261,10 @@ impl<'c, 's> Checker<'c, 's> {
             return Ok(out);
         }
         if !nb.disj.is_empty() {
-            let groups: Vec<u8> = [NULL, BOOL, INT | NUM, STR, ARR, OBJ].into_iter().filter(|g| na.types & g != 0).collect();
+            let groups: Vec<u8> = [NULL, BOOL, INT | NUM, STR, ARR, OBJ]
+                .into_iter()
+                .filter(|g| na.types & g != 0)
+                .collect();
             if groups.len() > 1 {
                 let mut out = Vec::new();
                 for g in groups {
@@ -195,14 +273,24 @@ impl<'c, 's> Checker<'c, 's> {
                 return Ok(out);
             }
         }
-        let mut out = self.keywords(a, &na, &b, &nb)?;
+        let (mut out, decided) = self.keywords(a, &na, &b, &nb)?;
+        if decided {
+            // A finite A was checked value by value against the whole of B, disjunctions included.
+            return Ok(out);
+        }
         for d in &nb.disj {
             out.extend(self.disjunction(a, &na, &b, d)?);
         }
         Ok(out)
     }
 
-    fn keywords(&mut self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm) -> Result<Vec<Raw>, CompatError> {
+    fn keywords(
+        &mut self,
+        a: &Conj,
+        na: &Norm,
+        b: &Conj,
+        nb: &Norm,
+    ) -> Result<(Vec<Raw>, bool), CompatError> {
         let ctx = self.ctx;
         let mut out = Vec::new();
         // Type.
@@ -221,16 +309,29 @@ impl<'c, 's> Checker<'c, 's> {
             let w = self.witnesses(a, b, cands, None);
             let bl = nb.types_loc.clone().unwrap_or(nb.loc.clone());
             let al = na.types_loc.clone().unwrap_or(na.loc.clone());
-            out.push(self.raw(rules::TYPE, false, &al, &bl, format!("type: {{A}} accepts {}, {{B}} only {}", type_names(na.types), type_names(nb.types)), w));
+            out.push(self.raw(
+                rules::TYPE,
+                false,
+                &al,
+                &bl,
+                format!(
+                    "type: {{A}} accepts {}, {{B}} only {}",
+                    type_names(na.types),
+                    type_names(nb.types)
+                ),
+                w,
+            ));
         }
         let common = na.types & nb.types;
         if common == 0 {
-            return Ok(out);
+            return Ok((out, true));
         }
         // Enumerations: a finite A is decided value by value.
         let finite: Option<Vec<Value>> = match &na.enum_ {
             Some((vals, _, _)) => Some(vals.clone()),
-            None if na.types & !(NULL | BOOL) == 0 => {
+            // Booleans/null are enumerated too, unless B's disjunctions will judge them
+            // (then `branch-*` names the change better than a per-value finding).
+            None if na.types & !(NULL | BOOL) == 0 && nb.disj.is_empty() => {
                 let mut v = Vec::new();
                 if na.types & NULL != 0 {
                     v.push(Value::Null);
@@ -247,14 +348,33 @@ impl<'c, 's> Checker<'c, 's> {
                 if ctx.accepts(a, &v) == Some(false) || nb.types & bits_of(&v) == 0 {
                     continue;
                 }
-                let al = na.enum_.as_ref().map(|e| e.1.clone()).unwrap_or(na.loc.clone());
+                let al = na
+                    .enum_
+                    .as_ref()
+                    .map(|e| e.1.clone())
+                    .unwrap_or(na.loc.clone());
                 match ctx.accepts(b, &v) {
                     Some(true) => {}
                     r => {
-                        let in_b_enum = nb.enum_.as_ref().map(|(bv, _, _)| bv.iter().any(|x| json_eq(x, &v)));
+                        let in_b_enum = nb
+                            .enum_
+                            .as_ref()
+                            .map(|(bv, _, _)| bv.iter().any(|x| json_eq(x, &v)));
                         let (rule, bl) = match &nb.enum_ {
-                            Some((_, l, true)) if na.enum_.as_ref().is_some_and(|e| e.2) && in_b_enum == Some(false) => (rules::CONST, l.clone()),
-                            Some((_, l, _)) if in_b_enum == Some(false) => (if na.enum_.is_some() { rules::ENUM_VALUE } else { rules::ENUM_ADDED }, l.clone()),
+                            Some((_, l, true))
+                                if na.enum_.as_ref().is_some_and(|e| e.2)
+                                    && in_b_enum == Some(false) =>
+                            {
+                                (rules::CONST, l.clone())
+                            }
+                            Some((_, l, _)) if in_b_enum == Some(false) => (
+                                if na.enum_.is_some() {
+                                    rules::ENUM_VALUE
+                                } else {
+                                    rules::ENUM_ADDED
+                                },
+                                l.clone(),
+                            ),
                             _ => (rules::ENUM_REJECTED, nb.loc.clone()),
                         };
                         let shown = short(&v);
@@ -262,18 +382,44 @@ impl<'c, 's> Checker<'c, 's> {
                             out.push(self.raw(rule, true, &al, &bl, format!("cannot evaluate whether {{B}} accepts value {shown} allowed by {{A}}"), vec![]));
                         } else {
                             let w = self.witnesses(a, b, vec![v], None);
-                            out.push(self.raw(rule, false, &al, &bl, format!("value {shown} is allowed by {{A}} but rejected by {{B}}"), w));
+                            out.push(self.raw(
+                                rule,
+                                false,
+                                &al,
+                                &bl,
+                                format!("value {shown} is allowed by {{A}} but rejected by {{B}}"),
+                                w,
+                            ));
                         }
                     }
                 }
             }
-            return Ok(out);
+            return Ok((out, true));
         }
         if let Some((vals, l, _)) = &nb.enum_ {
             let mut cands = self.all_candidates(a, na);
-            cands.extend([Value::from("zz-not-listed"), Value::from(987654), Value::from(-3)]);
-            let w = self.witnesses(a, b, cands, Some(&|v: &Value| vals.iter().any(|x| json_eq(x, v))));
-            out.push(self.raw(rules::ENUM_ADDED, false, &na.loc, l, format!("{{B}} restricts the value to {} listed value(s); {{A}} does not", vals.len()), w));
+            cands.extend([
+                Value::from("zz-not-listed"),
+                Value::from(987654),
+                Value::from(-3),
+            ]);
+            let w = self.witnesses(
+                a,
+                b,
+                cands,
+                Some(&|v: &Value| vals.iter().any(|x| json_eq(x, v))),
+            );
+            out.push(self.raw(
+                rules::ENUM_ADDED,
+                false,
+                &na.loc,
+                l,
+                format!(
+                    "{{B}} restricts the value to {} listed value(s); {{A}} does not",
+                    vals.len()
+                ),
+                w,
+            ));
         }
         if common & STR != 0 {
             self.strings(a, na, b, nb, &mut out);
@@ -289,7 +435,11 @@ impl<'c, 's> Checker<'c, 's> {
         }
         for (s, l) in &nb.nots {
             let ns = Conj::one(b.side, s.clone());
-            let implied = na.nots.iter().any(|(m, _)| Checker::new(ctx, self.policy).subset(&ns, &Conj::one(a.side, m.clone())).is_ok_and(|f| f.is_empty()));
+            let implied = na.nots.iter().any(|(m, _)| {
+                Checker::new(ctx, self.policy)
+                    .subset(&ns, &Conj::one(a.side, m.clone()))
+                    .is_ok_and(|f| f.is_empty())
+            });
             if implied || self.disjoint(a, &ns, 0) {
                 continue;
             }
@@ -305,16 +455,38 @@ impl<'c, 's> Checker<'c, 's> {
                     }
                 }
             }
-            let w = self.witnesses(a, b, cands, Some(&|v: &Value| ctx.accepts(&ns, v) != Some(true)));
-            out.push(self.raw(rules::NOT, false, &na.loc, l, "{B} `not` may exclude documents {A} accepts".into(), w));
+            let w = self.witnesses(
+                a,
+                b,
+                cands,
+                Some(&|v: &Value| ctx.accepts(&ns, v) != Some(true)),
+            );
+            out.push(self.raw(
+                rules::NOT,
+                false,
+                &na.loc,
+                l,
+                "{B} `not` may exclude documents {A} accepts".into(),
+                w,
+            ));
         }
         for (kw, l) in &nb.other {
-            let same = na.other.iter().any(|(k2, l2)| k2 == kw && self.equal_at(a.side, l2.clone(), b.side, l.clone(), &mut HashSet::new()));
+            let same = na.other.iter().any(|(k2, l2)| {
+                k2 == kw
+                    && self.equal_at(a.side, l2.clone(), b.side, l.clone(), &mut HashSet::new())
+            });
             if !same {
-                out.push(self.raw(rules::UNSUPPORTED, true, &na.loc, l, format!("keyword `{kw}` in {{B}} differs from {{A}} and is not analysed"), vec![]));
+                out.push(self.raw(
+                    rules::UNSUPPORTED,
+                    true,
+                    &na.loc,
+                    l,
+                    format!("keyword `{kw}` in {{B}} differs from {{A}} and is not analysed"),
+                    vec![],
+                ));
             }
         }
-        Ok(out)
+        Ok((out, false))
     }
 
     fn strings(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) {
@@ -325,33 +497,95 @@ impl<'c, 's> Checker<'c, 's> {
         if let Some((bmin, bl)) = &nb.min_len {
             if *bmin > amin {
                 let lens = [(*bmin - 1) as usize, amin as usize];
-                let cands = ctx.string_candidates(na, &lens).into_iter().map(Value::String).collect();
-                let w = self.witnesses(&sa, b, cands, Some(&|v: &Value| v.as_str().is_some_and(|s| s.chars().count() as u64 >= *bmin)));
-                let al = na.min_len.as_ref().map(|m| m.1.clone()).unwrap_or(na.loc.clone());
-                out.push(self.raw(rules::MIN_LENGTH, false, &al, bl, format!("minLength: {{A}} {amin}, {{B}} {bmin}"), w));
+                let cands = ctx
+                    .string_candidates(na, &lens)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect();
+                let w = self.witnesses(
+                    &sa,
+                    b,
+                    cands,
+                    Some(&|v: &Value| {
+                        v.as_str()
+                            .is_some_and(|s| s.chars().count() as u64 >= *bmin)
+                    }),
+                );
+                let al = na
+                    .min_len
+                    .as_ref()
+                    .map(|m| m.1.clone())
+                    .unwrap_or(na.loc.clone());
+                out.push(self.raw(
+                    rules::MIN_LENGTH,
+                    false,
+                    &al,
+                    bl,
+                    format!("minLength: {{A}} {amin}, {{B}} {bmin}"),
+                    w,
+                ));
             }
         }
         if let Some((bmax, bl)) = &nb.max_len {
             if amax.is_none_or(|m| m > *bmax) {
                 let lens = [(*bmax + 1) as usize];
-                let cands = ctx.string_candidates(na, &lens).into_iter().map(Value::String).collect();
-                let w = self.witnesses(&sa, b, cands, Some(&|v: &Value| v.as_str().is_some_and(|s| s.chars().count() as u64 <= *bmax)));
-                let al = na.max_len.as_ref().map(|m| m.1.clone()).unwrap_or(na.loc.clone());
+                let cands = ctx
+                    .string_candidates(na, &lens)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect();
+                let w = self.witnesses(
+                    &sa,
+                    b,
+                    cands,
+                    Some(&|v: &Value| {
+                        v.as_str()
+                            .is_some_and(|s| s.chars().count() as u64 <= *bmax)
+                    }),
+                );
+                let al = na
+                    .max_len
+                    .as_ref()
+                    .map(|m| m.1.clone())
+                    .unwrap_or(na.loc.clone());
                 let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(rules::MAX_LENGTH, false, &al, bl, format!("maxLength: {{A}} {shown}, {{B}} {bmax}"), w));
+                out.push(self.raw(
+                    rules::MAX_LENGTH,
+                    false,
+                    &al,
+                    bl,
+                    format!("maxLength: {{A}} {shown}, {{B}} {bmax}"),
+                    w,
+                ));
             }
         }
         for (p, bl) in &nb.patterns {
-            if na.patterns.iter().any(|(q, _)| q == p || pattern_covered(q, p)) {
+            if na
+                .patterns
+                .iter()
+                .any(|(q, _)| q == p || pattern_covered(q, p))
+            {
                 continue;
             }
             let mut lens = vec![amin as usize, amin as usize + 1, 1, 3, 8];
             if let Some(m) = amax {
                 lens.push(m as usize);
             }
-            let mut cands: Vec<Value> = ctx.string_candidates(na, &lens).into_iter().map(Value::String).collect();
+            let mut cands: Vec<Value> = ctx
+                .string_candidates(na, &lens)
+                .into_iter()
+                .map(Value::String)
+                .collect();
             cands.extend(["", "a", "A", "0", "-", " ", "a b", "é", "_", "aA0-"].map(Value::from));
-            let w = self.witnesses(&sa, b, cands, Some(&|v: &Value| v.as_str().is_some_and(|s| ctx.regex_match(p, s) != Some(false))));
+            let w = self.witnesses(
+                &sa,
+                b,
+                cands,
+                Some(&|v: &Value| {
+                    v.as_str()
+                        .is_some_and(|s| ctx.regex_match(p, s) != Some(false))
+                }),
+            );
             let (rule, al) = match na.patterns.first() {
                 Some((_, l)) => (rules::PATTERN, l.clone()),
                 None => (rules::PATTERN_ADDED, na.loc.clone()),
@@ -364,22 +598,58 @@ impl<'c, 's> Checker<'c, 's> {
                 };
                 out.push(self.raw(rule, true, &al, bl, format!("{{B}} pattern {why}"), vec![]));
             } else {
-                out.push(self.raw(rule, false, &al, bl, "{B} pattern rejects strings {A} accepts".into(), w));
+                out.push(self.raw(
+                    rule,
+                    false,
+                    &al,
+                    bl,
+                    "{B} pattern rejects strings {A} accepts".into(),
+                    w,
+                ));
             }
         }
         for (f, bl) in &nb.formats {
             if na.formats.iter().any(|(g, _)| g == f) {
                 continue;
             }
-            let mut cands: Vec<Value> = ctx.string_candidates(na, &[amin as usize, amin as usize + 1, 3]).into_iter().map(Value::String).collect();
-            cands.extend(["", "a", "not a value of this format", "2024-01-02", "2024-01-02T03:04:05Z"].map(Value::from));
-            let w = self.witnesses(&sa, b, cands, Some(&|v: &Value| v.as_str().is_some_and(|s| format_ok(f, s) == Some(true))));
+            let mut cands: Vec<Value> = ctx
+                .string_candidates(na, &[amin as usize, amin as usize + 1, 3])
+                .into_iter()
+                .map(Value::String)
+                .collect();
+            cands.extend(
+                [
+                    "",
+                    "a",
+                    "not a value of this format",
+                    "2024-01-02",
+                    "2024-01-02T03:04:05Z",
+                ]
+                .map(Value::from),
+            );
+            let w = self.witnesses(
+                &sa,
+                b,
+                cands,
+                Some(&|v: &Value| v.as_str().is_some_and(|s| format_ok(f, s) == Some(true))),
+            );
             let (rule, al) = match na.formats.first() {
                 Some((_, l)) => (rules::FORMAT, l.clone()),
                 None => (rules::FORMAT_ADDED, na.loc.clone()),
             };
-            let from = na.formats.first().map(|x| format!("`{}`", x.0)).unwrap_or("no format".into());
-            out.push(self.raw(rule, false, &al, bl, format!("format: {{A}} {from}, {{B}} `{f}`"), w));
+            let from = na
+                .formats
+                .first()
+                .map(|x| format!("`{}`", x.0))
+                .unwrap_or("no format".into());
+            out.push(self.raw(
+                rule,
+                false,
+                &al,
+                bl,
+                format!("format: {{A}} {from}, {{B}} `{f}`"),
+                w,
+            ));
         }
     }
 
@@ -411,7 +681,21 @@ impl<'c, 's> Checker<'c, 's> {
         };
         let show = |b: &Option<Bound>, lower: bool| match b {
             None => "unbounded".to_string(),
-            Some(b) => format!("{}{}", if lower { if b.excl { ">" } else { ">=" } } else if b.excl { "<" } else { "<=" }, b.v),
+            Some(b) => format!(
+                "{}{}",
+                if lower {
+                    if b.excl {
+                        ">"
+                    } else {
+                        ">="
+                    }
+                } else if b.excl {
+                    "<"
+                } else {
+                    "<="
+                },
+                b.v
+            ),
         };
         if let Some(bl) = &nb.lower {
             let (bv, bx) = eff(bl, true);
@@ -424,9 +708,32 @@ impl<'c, 's> Checker<'c, 's> {
             };
             if narrower {
                 let cands = cands_for(&[bl.v, bl.v - 1.0, bv - 1.0, bl.v.floor() - 1.0]);
-                let w = self.witnesses(&na_num, b, cands, Some(&|v: &Value| v.as_f64().is_some_and(|f| if bl.excl { f > bl.v } else { f >= bl.v })));
-                let al = na.lower.as_ref().map(|x| x.loc.clone()).unwrap_or(na.loc.clone());
-                out.push(self.raw(rules::MINIMUM, false, &al, &bl.loc, format!("lower bound: {{A}} {}, {{B}} {}", show(&na.lower, true), show(&nb.lower, true)), w));
+                let w = self.witnesses(
+                    &na_num,
+                    b,
+                    cands,
+                    Some(&|v: &Value| {
+                        v.as_f64()
+                            .is_some_and(|f| if bl.excl { f > bl.v } else { f >= bl.v })
+                    }),
+                );
+                let al = na
+                    .lower
+                    .as_ref()
+                    .map(|x| x.loc.clone())
+                    .unwrap_or(na.loc.clone());
+                out.push(self.raw(
+                    rules::MINIMUM,
+                    false,
+                    &al,
+                    &bl.loc,
+                    format!(
+                        "lower bound: {{A}} {}, {{B}} {}",
+                        show(&na.lower, true),
+                        show(&nb.lower, true)
+                    ),
+                    w,
+                ));
             }
         }
         if let Some(bu) = &nb.upper {
@@ -440,13 +747,37 @@ impl<'c, 's> Checker<'c, 's> {
             };
             if narrower {
                 let cands = cands_for(&[bu.v, bu.v + 1.0, bv + 1.0, bu.v.ceil() + 1.0]);
-                let w = self.witnesses(&na_num, b, cands, Some(&|v: &Value| v.as_f64().is_some_and(|f| if bu.excl { f < bu.v } else { f <= bu.v })));
-                let al = na.upper.as_ref().map(|x| x.loc.clone()).unwrap_or(na.loc.clone());
-                out.push(self.raw(rules::MAXIMUM, false, &al, &bu.loc, format!("upper bound: {{A}} {}, {{B}} {}", show(&na.upper, false), show(&nb.upper, false)), w));
+                let w = self.witnesses(
+                    &na_num,
+                    b,
+                    cands,
+                    Some(&|v: &Value| {
+                        v.as_f64()
+                            .is_some_and(|f| if bu.excl { f < bu.v } else { f <= bu.v })
+                    }),
+                );
+                let al = na
+                    .upper
+                    .as_ref()
+                    .map(|x| x.loc.clone())
+                    .unwrap_or(na.loc.clone());
+                out.push(self.raw(
+                    rules::MAXIMUM,
+                    false,
+                    &al,
+                    &bu.loc,
+                    format!(
+                        "upper bound: {{A}} {}, {{B}} {}",
+                        show(&na.upper, false),
+                        show(&nb.upper, false)
+                    ),
+                    w,
+                ));
             }
         }
         for (m, bl) in &nb.multiple_of {
-            let implied = na.multiple_of.iter().any(|(am, _)| is_multiple(*am, *m)) || (int_only && is_multiple(1.0, *m));
+            let implied = na.multiple_of.iter().any(|(am, _)| is_multiple(*am, *m))
+                || (int_only && is_multiple(1.0, *m));
             if implied {
                 continue;
             }
@@ -454,14 +785,45 @@ impl<'c, 's> Checker<'c, 's> {
                 Some((am, _)) => (1..8).map(|k| *am * k as f64).collect(),
                 None => vec![1.0, 2.0, 3.0, 5.0, 7.0, 0.5, 0.1],
             };
-            let w = self.witnesses(&na_num, b, cands_for(&base), Some(&|v: &Value| v.as_f64().is_some_and(|f| is_multiple(f, *m))));
-            let al = na.multiple_of.first().map(|x| x.1.clone()).unwrap_or(na.loc.clone());
-            let from = na.multiple_of.first().map(|x| x.0.to_string()).unwrap_or(if int_only { "1 (integer)".into() } else { "none".into() });
-            out.push(self.raw(rules::MULTIPLE_OF, false, &al, bl, format!("multipleOf: {{A}} {from} is not a multiple of {{B}} {m}"), w));
+            let w = self.witnesses(
+                &na_num,
+                b,
+                cands_for(&base),
+                Some(&|v: &Value| v.as_f64().is_some_and(|f| is_multiple(f, *m))),
+            );
+            let al = na
+                .multiple_of
+                .first()
+                .map(|x| x.1.clone())
+                .unwrap_or(na.loc.clone());
+            let from = na
+                .multiple_of
+                .first()
+                .map(|x| x.0.to_string())
+                .unwrap_or(if int_only {
+                    "1 (integer)".into()
+                } else {
+                    "none".into()
+                });
+            out.push(self.raw(
+                rules::MULTIPLE_OF,
+                false,
+                &al,
+                bl,
+                format!("multipleOf: {{A}} {from} is not a multiple of {{B}} {m}"),
+                w,
+            ));
         }
     }
 
-    fn arrays(&mut self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) -> Result<(), CompatError> {
+    fn arrays(
+        &mut self,
+        a: &Conj,
+        na: &Norm,
+        b: &Conj,
+        nb: &Norm,
+        out: &mut Vec<Raw>,
+    ) -> Result<(), CompatError> {
         let ctx = self.ctx;
         let aa = a.with(SRef::Type(ARR));
         let amin = na.min_items.as_ref().map(|m| m.0).unwrap_or(0);
@@ -469,26 +831,79 @@ impl<'c, 's> Checker<'c, 's> {
         let arr = |len: u64, dup: bool| ctx.array_of_len(&aa, na, len as usize, 0, dup);
         if let Some((bmin, bl)) = &nb.min_items {
             if *bmin > amin {
-                let cands = [arr(*bmin - 1, false), arr(amin, false)].into_iter().flatten().collect();
-                let w = self.witnesses(&aa, b, cands, Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() as u64 >= *bmin)));
-                let al = na.min_items.as_ref().map(|m| m.1.clone()).unwrap_or(na.loc.clone());
-                out.push(self.raw(rules::MIN_ITEMS, false, &al, bl, format!("minItems: {{A}} {amin}, {{B}} {bmin}"), w));
+                let cands = [arr(*bmin - 1, false), arr(amin, false)]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let w = self.witnesses(
+                    &aa,
+                    b,
+                    cands,
+                    Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() as u64 >= *bmin)),
+                );
+                let al = na
+                    .min_items
+                    .as_ref()
+                    .map(|m| m.1.clone())
+                    .unwrap_or(na.loc.clone());
+                out.push(self.raw(
+                    rules::MIN_ITEMS,
+                    false,
+                    &al,
+                    bl,
+                    format!("minItems: {{A}} {amin}, {{B}} {bmin}"),
+                    w,
+                ));
             }
         }
         if let Some((bmax, bl)) = &nb.max_items {
             if amax.is_none_or(|m| m > *bmax) {
                 let cands = [arr(*bmax + 1, false)].into_iter().flatten().collect();
-                let w = self.witnesses(&aa, b, cands, Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() as u64 <= *bmax)));
-                let al = na.max_items.as_ref().map(|m| m.1.clone()).unwrap_or(na.loc.clone());
+                let w = self.witnesses(
+                    &aa,
+                    b,
+                    cands,
+                    Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() as u64 <= *bmax)),
+                );
+                let al = na
+                    .max_items
+                    .as_ref()
+                    .map(|m| m.1.clone())
+                    .unwrap_or(na.loc.clone());
                 let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(rules::MAX_ITEMS, false, &al, bl, format!("maxItems: {{A}} {shown}, {{B}} {bmax}"), w));
+                out.push(self.raw(
+                    rules::MAX_ITEMS,
+                    false,
+                    &al,
+                    bl,
+                    format!("maxItems: {{A}} {shown}, {{B}} {bmax}"),
+                    w,
+                ));
             }
         }
         if let Some(bl) = &nb.unique {
             if na.unique.is_none() && amax.is_none_or(|m| m >= 2) {
                 let cands = [arr(amin.max(2), true)].into_iter().flatten().collect();
-                let w = self.witnesses(&aa, b, cands, Some(&|v: &Value| v.as_array().is_some_and(|x| x.iter().enumerate().all(|(i, y)| !x[..i].iter().any(|z| json_eq(y, z))))));
-                out.push(self.raw(rules::UNIQUE_ITEMS, false, &na.loc, bl, "{B} requires unique items; {A} allows duplicates".into(), w));
+                let w = self.witnesses(
+                    &aa,
+                    b,
+                    cands,
+                    Some(&|v: &Value| {
+                        v.as_array().is_some_and(|x| {
+                            x.iter()
+                                .enumerate()
+                                .all(|(i, y)| !x[..i].iter().any(|z| json_eq(y, z)))
+                        })
+                    }),
+                );
+                out.push(self.raw(
+                    rules::UNIQUE_ITEMS,
+                    false,
+                    &na.loc,
+                    bl,
+                    "{B} requires unique items; {A} allows duplicates".into(),
+                    w,
+                ));
             }
         }
         let last = na.max_prefix().max(nb.max_prefix());
@@ -500,17 +915,44 @@ impl<'c, 's> Checker<'c, 's> {
             if bi.is_empty() {
                 continue;
             }
-            let ai = Conj { side: a.side, refs: na.item_schema(i), skip: Vec::new() };
+            let ai = Conj {
+                side: a.side,
+                refs: na.item_schema(i),
+                skip: Vec::new(),
+            };
             if ctx.norm(&ai)?.never.is_some() {
                 break;
             }
-            let bi = Conj { side: b.side, refs: bi, skip: Vec::new() };
+            let bi = Conj {
+                side: b.side,
+                refs: bi,
+                skip: Vec::new(),
+            };
             let nbi = ctx.norm(&bi)?;
             if let Some(bl) = &nbi.never {
-                let cands = [arr((i as u64 + 1).max(amin), false)].into_iter().flatten().collect();
-                let w = self.witnesses(&aa, b, cands, Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() <= i)));
-                let al = na.arr_models.first().map(|m| m.loc.clone()).unwrap_or(na.loc.clone());
-                out.push(self.raw(rules::TUPLE, false, &al, bl, format!("{{B}} allows at most {i} item(s) where {{A}} allows more"), w));
+                let cands = [arr((i as u64 + 1).max(amin), false)]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let w = self.witnesses(
+                    &aa,
+                    b,
+                    cands,
+                    Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() <= i)),
+                );
+                let al = na
+                    .arr_models
+                    .first()
+                    .map(|m| m.loc.clone())
+                    .unwrap_or(na.loc.clone());
+                out.push(self.raw(
+                    rules::TUPLE,
+                    false,
+                    &al,
+                    bl,
+                    format!("{{B}} allows at most {i} item(s) where {{A}} allows more"),
+                    w,
+                ));
                 break;
             }
             self.stack.push((aa.clone(), Step::Index(i)));
@@ -521,7 +963,14 @@ impl<'c, 's> Checker<'c, 's> {
         Ok(())
     }
 
-    fn objects(&mut self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) -> Result<(), CompatError> {
+    fn objects(
+        &mut self,
+        a: &Conj,
+        na: &Norm,
+        b: &Conj,
+        nb: &Norm,
+        out: &mut Vec<Raw>,
+    ) -> Result<(), CompatError> {
         let ctx = self.ctx;
         let oa = a.with(SRef::Type(OBJ));
         #[derive(PartialEq, Clone, Copy)]
@@ -538,11 +987,15 @@ impl<'c, 's> Checker<'c, 's> {
             keys.extend(n.required.keys().cloned());
             keys.extend(n.dep_required.keys().cloned());
         }
-        let mut reps: Vec<(String, Kind)> = keys.iter().map(|k| (k.clone(), Kind::Declared)).collect();
+        let mut reps: Vec<(String, Kind)> =
+            keys.iter().map(|k| (k.clone(), Kind::Declared)).collect();
         for n in [na, nb] {
             for m in &n.obj_models {
                 for (p, _) in &m.patterns {
-                    if let Some(s) = pattern_samples(p, 3).into_iter().find(|s| !keys.contains(s)) {
+                    if let Some(s) = pattern_samples(p, 3)
+                        .into_iter()
+                        .find(|s| !keys.contains(s))
+                    {
                         if !reps.iter().any(|r| r.0 == s) {
                             reps.push((s, Kind::Pattern));
                         }
@@ -551,12 +1004,19 @@ impl<'c, 's> Checker<'c, 's> {
             }
         }
         let any_pattern = |k: &str| na.pattern_matches(k, ctx) || nb.pattern_matches(k, ctx);
-        if let Some(fresh) = ["zz_undeclared", "zz-undeclared-9", "ZZ9"].into_iter().find(|k| !keys.contains(*k) && !any_pattern(k)) {
+        if let Some(fresh) = ["zz_undeclared", "zz-undeclared-9", "ZZ9"]
+            .into_iter()
+            .find(|k| !keys.contains(*k) && !any_pattern(k))
+        {
             reps.push((fresh.to_string(), Kind::Other));
         }
         let explicit_map = na.explicit_map(ctx, a.side);
         for (k, kind) in reps {
-            let ak = Conj { side: a.side, refs: na.prop_schema(&k, ctx), skip: Vec::new() };
+            let ak = Conj {
+                side: a.side,
+                refs: na.prop_schema(&k, ctx),
+                skip: Vec::new(),
+            };
             let nak = ctx.norm(&ak)?;
             if nak.never.is_some() {
                 continue;
@@ -566,7 +1026,11 @@ impl<'c, 's> Checker<'c, 's> {
             if self.policy == Policy::Lenient && !a_declares && !a_pattern && !explicit_map {
                 continue;
             }
-            let bk = Conj { side: b.side, refs: nb.prop_schema(&k, ctx), skip: Vec::new() };
+            let bk = Conj {
+                side: b.side,
+                refs: nb.prop_schema(&k, ctx),
+                skip: Vec::new(),
+            };
             let nbk = ctx.norm(&bk)?;
             let a_trivial = is_trivial(&nak);
             if is_trivial(&nbk) {
@@ -580,7 +1044,16 @@ impl<'c, 's> Checker<'c, 's> {
                 if let Some(v) = ctx.generate(&ak) {
                     vals.push(v);
                 }
-                vals.extend([Value::Null, Value::Bool(true), Value::from(0), Value::from(0.5), Value::from(""), Value::from("a"), Value::Array(vec![]), Value::Object(Default::default())]);
+                vals.extend([
+                    Value::Null,
+                    Value::Bool(true),
+                    Value::from(0),
+                    Value::from(0.5),
+                    Value::from(""),
+                    Value::from("a"),
+                    Value::Array(vec![]),
+                    Value::Object(Default::default()),
+                ]);
                 let mut objs = Vec::new();
                 for v in vals {
                     if ctx.accepts(&ak, &v) == Some(false) {
@@ -603,9 +1076,16 @@ impl<'c, 's> Checker<'c, 's> {
                 } else if kind == Kind::Pattern || a_pattern {
                     (rules::PATTERN_PROPERTY, format!("keys like {shown} match a patternProperties pattern in {{A}} but are forbidden by {{B}}"))
                 } else {
-                    (rules::CONTENT_MODEL, "{A} accepts undeclared properties; {B} forbids them".to_string())
+                    (
+                        rules::CONTENT_MODEL,
+                        "{A} accepts undeclared properties; {B} forbids them".to_string(),
+                    )
                 };
-                let bl = if a_declares || kind != Kind::Declared { bnever.clone() } else { bl };
+                let bl = if a_declares || kind != Kind::Declared {
+                    bnever.clone()
+                } else {
+                    bl
+                };
                 out.push(self.raw(rule, false, &al, &bl, msg, w));
                 continue;
             }
@@ -617,7 +1097,11 @@ impl<'c, 's> Checker<'c, 's> {
                 } else if kind == Kind::Pattern || nb.pattern_matches(&k, ctx) {
                     (rules::PATTERN_PROPERTY, format!("keys like {shown} are unconstrained in {{A}} but constrained by a {{B}} patternProperties schema"))
                 } else {
-                    (rules::CONTENT_MODEL, "{A} accepts undeclared properties of any value; {B} constrains them".to_string())
+                    (
+                        rules::CONTENT_MODEL,
+                        "{A} accepts undeclared properties of any value; {B} constrains them"
+                            .to_string(),
+                    )
                 };
                 out.push(self.raw(rule, false, &al, &bl, msg, w));
                 continue;
@@ -631,13 +1115,36 @@ impl<'c, 's> Checker<'c, 's> {
             if na.required.contains_key(k) {
                 continue;
             }
-            let has_default = nb.prop_schema(k, ctx).iter().any(|r| ctx.value(b.side, r).is_some_and(|v| v.get("default").is_some()));
-            let rule = if has_default { rules::REQUIRED_DEFAULT } else { rules::REQUIRED };
+            let has_default = nb.prop_schema(k, ctx).iter().any(|r| {
+                ctx.value(b.side, r)
+                    .is_some_and(|v| v.get("default").is_some())
+            });
+            let rule = if has_default {
+                rules::REQUIRED_DEFAULT
+            } else {
+                rules::REQUIRED
+            };
             let cands = self.all_candidates(&oa, na);
-            let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| v.get(k.as_str()).is_some()));
+            let w = self.witnesses(
+                &oa,
+                b,
+                cands,
+                Some(&|v: &Value| v.get(k.as_str()).is_some()),
+            );
             let shown = short(&Value::from(k.as_str()));
-            let extra = if has_default { " (a `default` does not help: validators do not insert defaults)" } else { "" };
-            out.push(self.raw(rule, false, &na.loc, bl, format!("property {shown} is required by {{B}} but optional in {{A}}{extra}"), w));
+            let extra = if has_default {
+                " (a `default` does not help: validators do not insert defaults)"
+            } else {
+                ""
+            };
+            out.push(self.raw(
+                rule,
+                false,
+                &na.loc,
+                bl,
+                format!("property {shown} is required by {{B}} but optional in {{A}}{extra}"),
+                w,
+            ));
         }
         let count_props = |v: &Value| v.as_object().map(|o| o.len() as u64).unwrap_or(0);
         let amin = na.min_props.as_ref().map(|m| m.0).unwrap_or(0);
@@ -645,8 +1152,19 @@ impl<'c, 's> Checker<'c, 's> {
             if *bmin > amin {
                 let cands = self.all_candidates(&oa, na);
                 let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| count_props(v) >= *bmin));
-                let al = na.min_props.as_ref().map(|m| m.1.clone()).unwrap_or(na.loc.clone());
-                out.push(self.raw(rules::MIN_PROPERTIES, false, &al, bl, format!("minProperties: {{A}} {amin}, {{B}} {bmin}"), w));
+                let al = na
+                    .min_props
+                    .as_ref()
+                    .map(|m| m.1.clone())
+                    .unwrap_or(na.loc.clone());
+                out.push(self.raw(
+                    rules::MIN_PROPERTIES,
+                    false,
+                    &al,
+                    bl,
+                    format!("minProperties: {{A}} {amin}, {{B}} {bmin}"),
+                    w,
+                ));
             }
         }
         if let Some((bmax, bl)) = &nb.max_props {
@@ -654,9 +1172,15 @@ impl<'c, 's> Checker<'c, 's> {
             if amax.is_none_or(|m| m > *bmax) {
                 let mut cands = Vec::new();
                 if let Some(Value::Object(mut o)) = ctx.generate(&oa) {
-                    let mut names: Vec<String> = na.obj_models.iter().flat_map(|m| m.props.keys().cloned()).collect();
+                    let mut names: Vec<String> = na
+                        .obj_models
+                        .iter()
+                        .flat_map(|m| m.props.keys().cloned())
+                        .collect();
                     if self.policy == Policy::Strict || explicit_map {
-                        names.extend((0..(*bmax as usize + 2).min(64)).map(|i| format!("zz_extra_{i}")));
+                        names.extend(
+                            (0..(*bmax as usize + 2).min(64)).map(|i| format!("zz_extra_{i}")),
+                        );
                     }
                     for name in names {
                         if o.len() as u64 > *bmax {
@@ -665,7 +1189,11 @@ impl<'c, 's> Checker<'c, 's> {
                         if o.contains_key(&name) {
                             continue;
                         }
-                        let c = Conj { side: a.side, refs: na.prop_schema(&name, ctx), skip: Vec::new() };
+                        let c = Conj {
+                            side: a.side,
+                            refs: na.prop_schema(&name, ctx),
+                            skip: Vec::new(),
+                        };
                         if let Some(v) = ctx.generate(&c) {
                             o.insert(name, v);
                         }
@@ -673,21 +1201,44 @@ impl<'c, 's> Checker<'c, 's> {
                     cands.push(Value::Object(o));
                 }
                 let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| count_props(v) <= *bmax));
-                let al = na.max_props.as_ref().map(|m| m.1.clone()).unwrap_or(na.loc.clone());
+                let al = na
+                    .max_props
+                    .as_ref()
+                    .map(|m| m.1.clone())
+                    .unwrap_or(na.loc.clone());
                 let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(rules::MAX_PROPERTIES, false, &al, bl, format!("maxProperties: {{A}} {shown}, {{B}} {bmax}"), w));
+                out.push(self.raw(
+                    rules::MAX_PROPERTIES,
+                    false,
+                    &al,
+                    bl,
+                    format!("maxProperties: {{A}} {shown}, {{B}} {bmax}"),
+                    w,
+                ));
             }
         }
         for (k, deps) in &nb.dep_required {
-            let ak = Conj { side: a.side, refs: na.prop_schema(k, ctx), skip: Vec::new() };
+            let ak = Conj {
+                side: a.side,
+                refs: na.prop_schema(k, ctx),
+                skip: Vec::new(),
+            };
             if ctx.norm(&ak)?.never.is_some() {
                 continue;
             }
-            if self.policy == Policy::Lenient && !na.declares(k) && !na.pattern_matches(k, ctx) && !explicit_map {
+            if self.policy == Policy::Lenient
+                && !na.declares(k)
+                && !na.pattern_matches(k, ctx)
+                && !explicit_map
+            {
                 continue;
             }
             for (d, bl) in deps {
-                let implied = na.required.contains_key(d) || na.dep_required.get(k).is_some_and(|x| x.iter().any(|y| &y.0 == d));
+                let implied = na.required.contains_key(d)
+                    || na
+                        .dep_required
+                        .get(k)
+                        .is_some_and(|x| x.iter().any(|y| &y.0 == d));
                 if implied {
                     continue;
                 }
@@ -697,8 +1248,24 @@ impl<'c, 's> Checker<'c, 's> {
                         cands.push(o);
                     }
                 }
-                let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| v.get(k.as_str()).is_none() || v.get(d.as_str()).is_some()));
-                out.push(self.raw(rules::DEPENDENT_REQUIRED, false, &na.loc, bl, format!("{{B}} requires {} whenever {} is present; {{A}} does not", short(&Value::from(d.as_str())), short(&Value::from(k.as_str()))), w));
+                let w = self.witnesses(
+                    &oa,
+                    b,
+                    cands,
+                    Some(&|v: &Value| v.get(k.as_str()).is_none() || v.get(d.as_str()).is_some()),
+                );
+                out.push(self.raw(
+                    rules::DEPENDENT_REQUIRED,
+                    false,
+                    &na.loc,
+                    bl,
+                    format!(
+                        "{{B}} requires {} whenever {} is present; {{A}} does not",
+                        short(&Value::from(d.as_str())),
+                        short(&Value::from(k.as_str()))
+                    ),
+                    w,
+                ));
             }
         }
         for (k, s, _) in &nb.dep_schemas {
@@ -716,21 +1283,33 @@ impl<'c, 's> Checker<'c, 's> {
         Ok(())
     }
 
-    fn disjunction(&mut self, a: &Conj, na: &Norm, _b: &Conj, d: &Disj) -> Result<Vec<Raw>, CompatError> {
+    fn disjunction(
+        &mut self,
+        a: &Conj,
+        na: &Norm,
+        _b: &Conj,
+        d: &Disj,
+    ) -> Result<Vec<Raw>, CompatError> {
         let ctx = self.ctx;
         let side = _b.side;
         let kw = if d.one { "oneOf" } else { "anyOf" };
         let mut ok = Vec::new();
         let mut best: Option<(usize, Vec<Raw>)> = None;
+        let mut per_branch = Vec::new();
         for (i, br) in d.branches.iter().enumerate() {
             let f = self.subset(a, &Conj::one(side, br.clone()))?;
             if f.is_empty() {
                 ok.push(i);
             } else if best.as_ref().is_none_or(|(_, bf)| f.len() < bf.len()) {
-                best = Some((i, f));
+                best = Some((i, f.clone()));
             }
+            per_branch.push(f);
         }
-        let bconj = Conj { side, refs: vec![], skip: vec![] };
+        let bconj = Conj {
+            side,
+            refs: vec![],
+            skip: vec![],
+        };
         let whole_b = |v: &Value| -> Option<bool> {
             let mut trues = 0;
             let mut unknown = false;
@@ -761,15 +1340,34 @@ impl<'c, 's> Checker<'c, 's> {
                 let other = Conj::one(side, br.clone());
                 if ok.contains(&k) || !self.disjoint(a, &other, 0) {
                     let cands = self.all_candidates(a, na);
-                    let w = self.witnesses(a, &bconj, cands, Some(&|v: &Value| whole_b(v) != Some(false)));
+                    let w = self.witnesses(
+                        a,
+                        &bconj,
+                        cands,
+                        Some(&|v: &Value| whole_b(v) != Some(false)),
+                    );
                     out.push(self.raw(rules::ONEOF_OVERLAP, false, &na.loc, &d.loc, format!("documents {{A}} accepts may match both branch {j} and branch {k} of {{B}} oneOf"), w));
                 }
             }
             return Ok(out);
         }
+        // A discriminated union: when exactly one branch can overlap this part of A, the
+        // difference is inside that branch; report it there (its witnesses are verified
+        // against the whole of B like any other).
+        let overlapping: Vec<usize> = (0..d.branches.len())
+            .filter(|k| !self.disjoint(a, &Conj::one(side, d.branches[*k].clone()), 0))
+            .collect();
+        if let [only] = overlapping[..] {
+            return Ok(per_branch[only].clone());
+        }
         let leafs = self.all_candidates(a, na);
         let mut closest = String::new();
-        let mut w = self.witnesses(a, &bconj, leafs, Some(&|v: &Value| whole_b(v) != Some(false)));
+        let mut w = self.witnesses(
+            a,
+            &bconj,
+            leafs,
+            Some(&|v: &Value| whole_b(v) != Some(false)),
+        );
         if let Some((i, f)) = &best {
             // Branch findings carry whole documents already; verification decides.
             for r in f {
@@ -779,31 +1377,56 @@ impl<'c, 's> Checker<'c, 's> {
                 closest = format!("; closest branch {i}: {}", first.msg);
             }
         }
-        Ok(vec![self.raw(rules::BRANCH, false, &na.loc, &d.loc, format!("no branch of {{B}} {kw} accepts everything this part of {{A}} accepts{closest}"), w)])
+        Ok(vec![self.raw(
+            rules::BRANCH,
+            false,
+            &na.loc,
+            &d.loc,
+            format!(
+                "no branch of {{B}} {kw} accepts everything this part of {{A}} accepts{closest}"
+            ),
+            w,
+        )])
     }
 
     /// Provably no instance satisfies both (sides may differ).
     pub fn disjoint(&self, x: &Conj, y: &Conj, depth: usize) -> bool {
         let ctx = self.ctx;
-        let (Ok(nx), Ok(ny)) = (ctx.norm(x), ctx.norm(y)) else { return false };
+        let (Ok(nx), Ok(ny)) = (ctx.norm(x), ctx.norm(y)) else {
+            return false;
+        };
         if nx.never.is_some() || ny.never.is_some() || nx.types & ny.types == 0 {
             return true;
         }
         if let Some((vals, _, _)) = &nx.enum_ {
-            if vals.iter().all(|v| ctx.accepts(y, v) == Some(false) || ctx.accepts(x, v) == Some(false)) {
+            if vals
+                .iter()
+                .all(|v| ctx.accepts(y, v) == Some(false) || ctx.accepts(x, v) == Some(false))
+            {
                 return true;
             }
         }
         if let Some((vals, _, _)) = &ny.enum_ {
-            if vals.iter().all(|v| ctx.accepts(x, v) == Some(false) || ctx.accepts(y, v) == Some(false)) {
+            if vals
+                .iter()
+                .all(|v| ctx.accepts(x, v) == Some(false) || ctx.accepts(y, v) == Some(false))
+            {
                 return true;
             }
         }
         if depth < 3 && nx.types & ny.types == OBJ {
             for (k, _) in nx.required.iter() {
-                let ys = Conj { side: y.side, refs: ny.prop_schema(k, ctx), skip: vec![] };
+                let ys = Conj {
+                    side: y.side,
+                    refs: ny.prop_schema(k, ctx),
+                    skip: vec![],
+                };
                 if ny.required.contains_key(k) {
-                    let xs = Conj { side: x.side, refs: nx.prop_schema(k, ctx), skip: vec![] };
+                    let xs = Conj {
+                        side: x.side,
+                        refs: nx.prop_schema(k, ctx),
+                        skip: vec![],
+                    };
                     if self.disjoint(&xs, &ys, depth + 1) {
                         return true;
                     }
@@ -812,7 +1435,11 @@ impl<'c, 's> Checker<'c, 's> {
                 }
             }
             for (k, _) in ny.required.iter() {
-                let xs = Conj { side: x.side, refs: nx.prop_schema(k, ctx), skip: vec![] };
+                let xs = Conj {
+                    side: x.side,
+                    refs: nx.prop_schema(k, ctx),
+                    skip: vec![],
+                };
                 if !nx.required.contains_key(k) && ctx.norm(&xs).is_ok_and(|n| n.never.is_some()) {
                     return true;
                 }
@@ -826,20 +1453,96 @@ impl<'c, 's> Checker<'c, 's> {
             && x.branches.len() == y.branches.len()
             && y.branches.iter().all(|yb| {
                 x.branches.iter().any(|xb| match (xb, yb) {
-                    (SRef::At(xd, xp), SRef::At(yd, yp)) => self.equal_at(xs, (*xd, xp.clone()), ys, (*yd, yp.clone()), &mut HashSet::new()),
+                    (SRef::At(xd, xp), SRef::At(yd, yp)) => self.equal_at(
+                        xs,
+                        (*xd, xp.clone()),
+                        ys,
+                        (*yd, yp.clone()),
+                        &mut HashSet::new(),
+                    ),
                     _ => false,
                 })
             })
     }
 
     /// Structural equality of two subschemas after `$ref` resolution, ignoring annotations.
-    fn equal_at(&self, xs: usize, x: Loc, ys: usize, y: Loc, seen: &mut HashSet<(usize, Loc, usize, Loc)>) -> bool {
+    fn equal_at(
+        &self,
+        xs: usize,
+        x: Loc,
+        ys: usize,
+        y: Loc,
+        seen: &mut HashSet<(usize, Loc, usize, Loc)>,
+    ) -> bool {
         let sx = self.ctx.stores[xs];
         let sy = self.ctx.stores[ys];
-        let (Some(xv), Some(yv)) = (sx.doc(x.0).value.pointer(&x.1), sy.doc(y.0).value.pointer(&y.1)) else { return false };
-        if !seen.insert((xs, x.clone(), ys, y.clone())) {
+        let (Some(xv), Some(yv)) = (
+            sx.doc(x.0).value.pointer(&x.1),
+            sy.doc(y.0).value.pointer(&y.1),
+        ) else {
+            return false;
+        };
+        self.equal_v(xs, &x, xv, ys, &y, yv, seen)
+    }
+
+    /// Follows a `$ref` (cycle-safe: a pair of targets already being compared counts as equal).
+    fn equal_follow(
+        &self,
+        xs: usize,
+        x: Loc,
+        ys: usize,
+        y: Loc,
+        seen: &mut HashSet<(usize, Loc, usize, Loc)>,
+    ) -> bool {
+        let key = (xs, x.clone(), ys, y.clone());
+        if seen.contains(&key) {
+            self.ctx.eq_assumed.set(self.ctx.eq_assumed.get() + 1);
             return true;
         }
+        seen.insert(key.clone());
+        let r = self.equal_at(xs, x, ys, y, seen);
+        seen.remove(&key);
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn equal_v(
+        &self,
+        xs: usize,
+        x: &Loc,
+        xv: &Value,
+        ys: usize,
+        y: &Loc,
+        yv: &Value,
+        seen: &mut HashSet<(usize, Loc, usize, Loc)>,
+    ) -> bool {
+        // Results that did not rest on a coinductive assumption are exact: memoize them, so
+        // the per-property fast paths below a changed root do not re-walk the same subtrees.
+        let key = (xs, x.clone(), ys, y.clone());
+        if let Some(r) = self.ctx.eq_cache.borrow().get(&key) {
+            return *r;
+        }
+        let assumed = self.ctx.eq_assumed.get();
+        let r = self.equal_v_inner(xs, x, xv, ys, y, yv, seen);
+        if self.ctx.eq_assumed.get() == assumed {
+            self.ctx.eq_cache.borrow_mut().insert(key, r);
+        }
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn equal_v_inner(
+        &self,
+        xs: usize,
+        x: &Loc,
+        xv: &Value,
+        ys: usize,
+        y: &Loc,
+        yv: &Value,
+        seen: &mut HashSet<(usize, Loc, usize, Loc)>,
+    ) -> bool {
+        let sx = self.ctx.stores[xs];
+        let sy = self.ctx.stores[ys];
         let lone_ref = |store: &super::store::DocStore, loc: &Loc, v: &Value| -> Option<Loc> {
             let o = v.as_object()?;
             let r = o.get("$ref")?.as_str()?;
@@ -850,40 +1553,55 @@ impl<'c, 's> Checker<'c, 's> {
             let (d, p) = store.resolve(loc.0, &loc.1, r).ok()?;
             Some((d, Rc::from(p)))
         };
-        if let Some(t) = lone_ref(sx, &x, xv) {
-            return self.equal_at(xs, t, ys, y, seen);
+        if let Some(t) = lone_ref(sx, x, xv) {
+            return self.equal_follow(xs, t, ys, y.clone(), seen);
         }
-        if let Some(t) = lone_ref(sy, &y, yv) {
-            return self.equal_at(xs, x, ys, t, seen);
+        if let Some(t) = lone_ref(sy, y, yv) {
+            return self.equal_follow(xs, x.clone(), ys, t, seen);
         }
         match (xv, yv) {
             (Value::Object(xo), Value::Object(yo)) => {
-                let kx: BTreeSet<&String> = xo.keys().filter(|k| !is_annotation(k)).collect();
-                let ky: BTreeSet<&String> = yo.keys().filter(|k| !is_annotation(k)).collect();
-                if kx != ky {
+                if xo.keys().filter(|k| !is_annotation(k)).count()
+                    != yo.keys().filter(|k| !is_annotation(k)).count()
+                {
                     return false;
                 }
-                for k in kx {
-                    let (a, b) = (&xo[k], &yo[k]);
+                for (k, a) in xo {
+                    if is_annotation(k) {
+                        continue;
+                    }
+                    let Some(b) = yo.get(k) else { return false };
+                    let kk = super::source_map::escape(k);
                     let px = |s: &str| -> Loc { (x.0, Rc::from(format!("{}/{}", x.1, s))) };
                     let py = |s: &str| -> Loc { (y.0, Rc::from(format!("{}/{}", y.1, s))) };
-                    let kk = super::source_map::escape(k);
                     let same = match k.as_str() {
                         "$ref" => match (a.as_str(), b.as_str()) {
-                            (Some(ra), Some(rb)) => match (sx.resolve(x.0, &x.1, ra), sy.resolve(y.0, &y.1, rb)) {
-                                (Ok((d1, p1)), Ok((d2, p2))) => self.equal_at(xs, (d1, Rc::from(p1)), ys, (d2, Rc::from(p2)), seen),
-                                _ => false,
-                            },
+                            (Some(ra), Some(rb)) => {
+                                match (sx.resolve(x.0, &x.1, ra), sy.resolve(y.0, &y.1, rb)) {
+                                    (Ok((d1, p1)), Ok((d2, p2))) => self.equal_follow(
+                                        xs,
+                                        (d1, Rc::from(p1)),
+                                        ys,
+                                        (d2, Rc::from(p2)),
+                                        seen,
+                                    ),
+                                    _ => false,
+                                }
+                            }
                             _ => false,
                         },
-                        "properties" | "patternProperties" | "dependentSchemas" | "dependencies" => match (a, b) {
+                        "properties" | "patternProperties" | "dependentSchemas"
+                        | "dependencies" => match (a, b) {
                             (Value::Object(ma), Value::Object(mb)) => {
                                 ma.len() == mb.len()
                                     && ma.iter().all(|(name, va)| match mb.get(name) {
-                                        Some(vb) if va.is_array() || vb.is_array() => json_eq(va, vb),
-                                        Some(_) => {
+                                        Some(vb) if va.is_array() || vb.is_array() => {
+                                            json_eq(va, vb)
+                                        }
+                                        Some(vb) => {
                                             let n = super::source_map::escape(name);
-                                            self.equal_at(xs, px(&format!("{kk}/{n}")), ys, py(&format!("{kk}/{n}")), seen)
+                                            let sub = format!("{kk}/{n}");
+                                            self.equal_v(xs, &px(&sub), va, ys, &py(&sub), vb, seen)
                                         }
                                         None => false,
                                     })
@@ -892,13 +1610,27 @@ impl<'c, 's> Checker<'c, 's> {
                         },
                         "allOf" | "anyOf" | "oneOf" | "prefixItems" | "items" => match (a, b) {
                             (Value::Array(la), Value::Array(lb)) => {
-                                la.len() == lb.len() && (0..la.len()).all(|i| self.equal_at(xs, px(&format!("{kk}/{i}")), ys, py(&format!("{kk}/{i}")), seen))
+                                la.len() == lb.len()
+                                    && la.iter().zip(lb).enumerate().all(|(i, (va, vb))| {
+                                        let sub = format!("{kk}/{i}");
+                                        self.equal_v(xs, &px(&sub), va, ys, &py(&sub), vb, seen)
+                                    })
                             }
                             (Value::Array(_), _) | (_, Value::Array(_)) => false,
-                            _ => self.equal_at(xs, px(&kk), ys, py(&kk), seen),
+                            _ => self.equal_v(xs, &px(&kk), a, ys, &py(&kk), b, seen),
                         },
-                        "additionalProperties" | "unevaluatedProperties" | "additionalItems" | "not" | "if" | "then" | "else"
-                        | "contains" | "propertyNames" | "unevaluatedItems" => self.equal_at(xs, px(&kk), ys, py(&kk), seen),
+                        "additionalProperties"
+                        | "unevaluatedProperties"
+                        | "additionalItems"
+                        | "not"
+                        | "if"
+                        | "then"
+                        | "else"
+                        | "contains"
+                        | "propertyNames"
+                        | "unevaluatedItems" => {
+                            self.equal_v(xs, &px(&kk), a, ys, &py(&kk), b, seen)
+                        }
                         _ => json_eq(a, b),
                     };
                     if !same {
@@ -907,7 +1639,9 @@ impl<'c, 's> Checker<'c, 's> {
                 }
                 true
             }
-            (Value::Object(o), Value::Bool(true)) | (Value::Bool(true), Value::Object(o)) => o.keys().all(|k| is_annotation(k)),
+            (Value::Object(o), Value::Bool(true)) | (Value::Bool(true), Value::Object(o)) => {
+                o.keys().all(|k| is_annotation(k))
+            }
             _ => json_eq(xv, yv),
         }
     }
@@ -973,5 +1707,7 @@ fn short(v: &Value) -> String {
 
 fn dedup(v: Vec<Raw>) -> Vec<Raw> {
     let mut seen = HashSet::new();
-    v.into_iter().filter(|r| seen.insert((r.rule.narrowing, r.a.clone(), r.b.clone(), r.unknown))).collect()
+    v.into_iter()
+        .filter(|r| seen.insert((r.rule.narrowing, r.a.clone(), r.b.clone(), r.unknown)))
+        .collect()
 }

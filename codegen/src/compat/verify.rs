@@ -36,17 +36,44 @@ impl Verifier {
 }
 
 fn build(store: &DocStore, root: DocId) -> Result<jsonschema::Validator, String> {
+    if store.docs().len() == 1 {
+        // Self-contained document: no registry needed (and building one costs a third).
+        return jsonschema::options()
+            .with_base_uri(store.uri_of(root))
+            .should_validate_formats(true)
+            .build(&store.doc(root).value)
+            .map_err(|e| {
+                format!(
+                    "jsonschema cannot compile {}: {}",
+                    store.doc(root).path.display(),
+                    error_kind(&e.to_string())
+                )
+            });
+    }
     let mut builder = jsonschema::Registry::new();
     for (uri, value) in store.resources() {
-        builder = builder.add(&uri, value).map_err(|_| format!("cannot register {uri}"))?;
+        builder = builder
+            .add(&uri, value)
+            .map_err(|_| format!("cannot register {uri}"))?;
     }
-    let registry = builder.prepare().map_err(|e| format!("cannot prepare schema registry: {}", error_kind(&e.to_string())))?;
+    let registry = builder.prepare().map_err(|e| {
+        format!(
+            "cannot prepare schema registry: {}",
+            error_kind(&e.to_string())
+        )
+    })?;
     jsonschema::options()
         .with_registry(&registry)
         .with_base_uri(store.uri_of(root))
         .should_validate_formats(true)
         .build(&store.doc(root).value)
-        .map_err(|e| format!("jsonschema cannot compile {}: {}", store.doc(root).path.display(), error_kind(&e.to_string())))
+        .map_err(|e| {
+            format!(
+                "jsonschema cannot compile {}: {}",
+                store.doc(root).path.display(),
+                error_kind(&e.to_string())
+            )
+        })
 }
 
 /// Schema-compilation messages describe schema text, not payloads; keep them short.

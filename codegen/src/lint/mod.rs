@@ -60,9 +60,32 @@ pub struct LintFinding {
 
 /// Name tokens that suggest personal data (matched against `_`/`-`-separated words).
 pub const PII_TOKENS: &[&str] = &[
-    "name", "names", "email", "phone", "mobile", "fax", "address", "street", "city", "zip", "postal", "postcode",
-    "notes", "note", "comment", "comments", "birth", "birthday", "dob", "ssn", "iban", "diagnosis", "contact", "body",
-    "text", "signature",
+    "name",
+    "names",
+    "email",
+    "phone",
+    "mobile",
+    "fax",
+    "address",
+    "street",
+    "city",
+    "zip",
+    "postal",
+    "postcode",
+    "notes",
+    "note",
+    "comment",
+    "comments",
+    "birth",
+    "birthday",
+    "dob",
+    "ssn",
+    "iban",
+    "diagnosis",
+    "contact",
+    "body",
+    "text",
+    "signature",
 ];
 
 /// Lints every `*.json` under `dir`.
@@ -80,24 +103,52 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn push(&mut self, rule: &'static str, severity: Severity, pointer: &str, message: String) {
         let p = self.map.position(pointer);
-        self.out.push(LintFinding { rule, severity, file: self.file.to_path_buf(), pointer: pointer.to_string(), line: p.line, col: p.col, message });
+        self.out.push(LintFinding {
+            rule,
+            severity,
+            file: self.file.to_path_buf(),
+            pointer: pointer.to_string(),
+            line: p.line,
+            col: p.col,
+            message,
+        });
     }
 }
 
 /// Lints in-memory files (paths under `dir`).
 pub fn lint_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<LintFinding> {
     let mut out = Vec::new();
-    let topics: Option<BTreeSet<String>> = files.get(&dir.join("topics.json")).and_then(|t| serde_json::from_str::<Value>(t).ok()).map(|v| {
-        v.get("topics").and_then(Value::as_array).into_iter().flatten().filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string)).collect()
-    });
+    let topics: Option<BTreeSet<String>> = files
+        .get(&dir.join("topics.json"))
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .map(|v| {
+            v.get("topics")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        });
     let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
     for (path, text) in files {
         let rel = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
-        let mut cx = Ctx { file: path, map: SourceMap::default(), out: &mut out };
+        let mut cx = Ctx {
+            file: path,
+            map: SourceMap::default(),
+            out: &mut out,
+        };
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                cx.out.push(LintFinding { rule: "invalid-json", severity: Severity::Error, file: path.clone(), pointer: String::new(), line: e.line(), col: e.column(), message: format!("invalid JSON ({:?})", e.classify()).to_lowercase() });
+                cx.out.push(LintFinding {
+                    rule: "invalid-json",
+                    severity: Severity::Error,
+                    file: path.clone(),
+                    pointer: String::new(),
+                    line: e.line(),
+                    col: e.column(),
+                    message: format!("invalid JSON ({:?})", e.classify()).to_lowercase(),
+                });
                 continue;
             }
         };
@@ -105,24 +156,57 @@ pub fn lint_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<LintFind
         if rel == Path::new("topics.json") {
             continue;
         }
-        let parts: Vec<String> = rel.iter().map(|c| c.to_string_lossy().into_owned()).collect();
-        let is_event = parts.first().is_some_and(|p| p == "events" || p == "commands");
+        let parts: Vec<String> = rel
+            .iter()
+            .map(|c| c.to_string_lossy().into_owned())
+            .collect();
+        let is_event = parts
+            .first()
+            .is_some_and(|p| p == "events" || p == "commands");
         // $id
         match value.get("$id").and_then(Value::as_str) {
-            None => cx.push("id-missing", Severity::Error, "", "schema has no $id".into()),
+            None => cx.push(
+                "id-missing",
+                Severity::Error,
+                "",
+                "schema has no $id".into(),
+            ),
             Some(id) => {
                 if let Some(other) = ids.insert(id.to_string(), path.clone()) {
-                    cx.push("id-duplicate", Severity::Error, "/$id", format!("$id is also used by {}", other.display()));
+                    cx.push(
+                        "id-duplicate",
+                        Severity::Error,
+                        "/$id",
+                        format!("$id is also used by {}", other.display()),
+                    );
                 }
                 let rel_s = parts.join("/");
                 if !id.ends_with(&rel_s) {
-                    cx.push("id-path-mismatch", Severity::Warning, "/$id", format!("$id should end with the file's path `{rel_s}`"));
+                    cx.push(
+                        "id-path-mismatch",
+                        Severity::Warning,
+                        "/$id",
+                        format!("$id should end with the file's path `{rel_s}`"),
+                    );
                 }
             }
         }
         for kw in ["title", "description"] {
-            if value.get(kw).and_then(Value::as_str).is_none_or(|s| s.trim().is_empty()) {
-                cx.push(if kw == "title" { "title-missing" } else { "description-missing" }, Severity::Error, "", format!("schema root has no {kw}"));
+            if value
+                .get(kw)
+                .and_then(Value::as_str)
+                .is_none_or(|s| s.trim().is_empty())
+            {
+                cx.push(
+                    if kw == "title" {
+                        "title-missing"
+                    } else {
+                        "description-missing"
+                    },
+                    Severity::Error,
+                    "",
+                    format!("schema root has no {kw}"),
+                );
             }
         }
         let mut level = DEFAULT_LEVEL;
@@ -135,31 +219,91 @@ pub fn lint_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<LintFind
             level = Level::FullTransitive;
         }
         if is_event {
-            let version = (parts.len() == 3).then(|| parts[2].strip_prefix('v').and_then(|s| s.strip_suffix(".json")).and_then(|n| n.parse::<u64>().ok())).flatten();
+            let version = (parts.len() == 3)
+                .then(|| {
+                    parts[2]
+                        .strip_prefix('v')
+                        .and_then(|s| s.strip_suffix(".json"))
+                        .and_then(|n| n.parse::<u64>().ok())
+                })
+                .flatten();
             match version {
-                None => cx.push("file-naming", Severity::Error, "", format!("expected {}/<event_type>/vN.json", parts[0])),
+                None => cx.push(
+                    "file-naming",
+                    Severity::Error,
+                    "",
+                    format!("expected {}/<event_type>/vN.json", parts[0]),
+                ),
                 Some(n) => {
-                    if value.get("x-event-type").and_then(Value::as_str) != Some(parts[1].as_str()) {
-                        cx.push("event-type-mismatch", Severity::Error, "/x-event-type", format!("x-event-type must be \"{}\" (the directory name)", parts[1]));
+                    if value.get("x-event-type").and_then(Value::as_str) != Some(parts[1].as_str())
+                    {
+                        cx.push(
+                            "event-type-mismatch",
+                            Severity::Error,
+                            "/x-event-type",
+                            format!("x-event-type must be \"{}\" (the directory name)", parts[1]),
+                        );
                     }
                     if value.get("x-event-version").and_then(Value::as_u64) != Some(n) {
-                        cx.push("event-version-mismatch", Severity::Error, "/x-event-version", format!("x-event-version must be {n} (from v{n}.json)"));
+                        cx.push(
+                            "event-version-mismatch",
+                            Severity::Error,
+                            "/x-event-version",
+                            format!("x-event-version must be {n} (from v{n}.json)"),
+                        );
                     }
                 }
             }
             match (value.get("x-kafka-topic").and_then(Value::as_str), &topics) {
-                (None, _) => cx.push("topic-missing", Severity::Error, "", "x-kafka-topic is missing".into()),
-                (Some(t), Some(known)) if !known.contains(t) => cx.push("topic-missing", Severity::Error, "/x-kafka-topic", format!("topic \"{t}\" is not declared in topics.json")),
-                (Some(_), None) => cx.push("topic-missing", Severity::Error, "/x-kafka-topic", "topics.json is missing or unreadable".into()),
+                (None, _) => cx.push(
+                    "topic-missing",
+                    Severity::Error,
+                    "",
+                    "x-kafka-topic is missing".into(),
+                ),
+                (Some(t), Some(known)) if !known.contains(t) => cx.push(
+                    "topic-missing",
+                    Severity::Error,
+                    "/x-kafka-topic",
+                    format!("topic \"{t}\" is not declared in topics.json"),
+                ),
+                (Some(_), None) => cx.push(
+                    "topic-missing",
+                    Severity::Error,
+                    "/x-kafka-topic",
+                    "topics.json is missing or unreadable".into(),
+                ),
                 _ => {}
             }
             match value.get("x-kafka-key").and_then(Value::as_str) {
-                None => cx.push("key-missing", Severity::Error, "", "x-kafka-key is missing".into()),
+                None => cx.push(
+                    "key-missing",
+                    Severity::Error,
+                    "",
+                    "x-kafka-key is missing".into(),
+                ),
                 Some(k) => {
-                    if value.pointer(&format!("/properties/{}", escape(k))).is_none() {
-                        cx.push("key-missing", Severity::Error, "/x-kafka-key", format!("x-kafka-key \"{k}\" is not a property"));
-                    } else if !value.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == k)) {
-                        cx.push("key-missing", Severity::Error, "/x-kafka-key", format!("x-kafka-key \"{k}\" is not required"));
+                    if value
+                        .pointer(&format!("/properties/{}", escape(k)))
+                        .is_none()
+                    {
+                        cx.push(
+                            "key-missing",
+                            Severity::Error,
+                            "/x-kafka-key",
+                            format!("x-kafka-key \"{k}\" is not a property"),
+                        );
+                    } else if !value
+                        .get("required")
+                        .and_then(Value::as_array)
+                        .is_some_and(|r| r.iter().any(|x| x == k))
+                    {
+                        cx.push(
+                            "key-missing",
+                            Severity::Error,
+                            "/x-kafka-key",
+                            format!("x-kafka-key \"{k}\" is not required"),
+                        );
                     }
                 }
             }
@@ -185,25 +329,49 @@ fn is_pii_name(name: &str) -> bool {
     if lower == "id" || lower.ends_with("_id") || lower.ends_with("-id") {
         return false;
     }
-    lower.split(['_', '-', '.']).any(|t| PII_TOKENS.contains(&t))
+    lower
+        .split(['_', '-', '.'])
+        .any(|t| PII_TOKENS.contains(&t))
         || PII_TOKENS.iter().any(|t| t.len() > 4 && lower.contains(t))
 }
 
 fn walk(v: &Value, ptr: &str, level: Level, cx: &mut Ctx<'_>) {
     let Value::Object(o) = v else { return };
-    let objecty = o.get("type").is_some_and(|t| t == "object" || t.as_array().is_some_and(|a| a.iter().any(|x| x == "object"))) || o.contains_key("properties");
+    let objecty = o.get("type").is_some_and(|t| {
+        t == "object"
+            || t.as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "object"))
+    }) || o.contains_key("properties");
     if objecty && !o.contains_key("$ref") {
-        let closed = o.get("additionalProperties") == Some(&Value::Bool(false)) || o.get("unevaluatedProperties") == Some(&Value::Bool(false));
-        let map = o.get("additionalProperties").is_some_and(Value::is_object) || o.contains_key("patternProperties");
+        let closed = o.get("additionalProperties") == Some(&Value::Bool(false))
+            || o.get("unevaluatedProperties") == Some(&Value::Bool(false));
+        let map = o.get("additionalProperties").is_some_and(Value::is_object)
+            || o.contains_key("patternProperties");
         if !closed && !map {
-            cx.push("open-content-model", Severity::Warning, ptr, format!("open object (no additionalProperties: false): {}", open_cost(level)));
+            cx.push(
+                "open-content-model",
+                Severity::Warning,
+                ptr,
+                format!(
+                    "open object (no additionalProperties: false): {}",
+                    open_cost(level)
+                ),
+            );
         }
     }
     if let Some(Value::Object(props)) = o.get("properties") {
         for (name, s) in props {
             let p = format!("{ptr}/properties/{}", escape(name));
-            if s.get("description").and_then(Value::as_str).is_none_or(|d| d.trim().is_empty()) {
-                cx.push("description-missing", Severity::Error, &p, format!("property \"{name}\" has no description"));
+            if s.get("description")
+                .and_then(Value::as_str)
+                .is_none_or(|d| d.trim().is_empty())
+            {
+                cx.push(
+                    "description-missing",
+                    Severity::Error,
+                    &p,
+                    format!("property \"{name}\" has no description"),
+                );
             }
             if is_pii_name(name) && s.get("x-pii").is_none() {
                 cx.push("pii-unmarked", Severity::Error, &p, format!("property \"{name}\" looks like personal data but has no x-pii (set \"x-pii\": true, or false to record that it is not)"));
@@ -211,10 +379,24 @@ fn walk(v: &Value, ptr: &str, level: Level, cx: &mut Ctx<'_>) {
             walk(s, &p, level, cx);
         }
     }
-    for kw in ["additionalProperties", "items", "not", "if", "then", "else", "contains", "propertyNames", "unevaluatedProperties", "additionalItems"] {
+    for kw in [
+        "additionalProperties",
+        "items",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "propertyNames",
+        "unevaluatedProperties",
+        "additionalItems",
+    ] {
         if let Some(s) = o.get(kw) {
             match s {
-                Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| walk(x, &format!("{ptr}/{kw}/{i}"), level, cx)),
+                Value::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, x)| walk(x, &format!("{ptr}/{kw}/{i}"), level, cx)),
                 _ => walk(s, &format!("{ptr}/{kw}"), level, cx),
             }
         }
@@ -226,7 +408,12 @@ fn walk(v: &Value, ptr: &str, level: Level, cx: &mut Ctx<'_>) {
             }
         }
     }
-    for kw in ["$defs", "definitions", "patternProperties", "dependentSchemas"] {
+    for kw in [
+        "$defs",
+        "definitions",
+        "patternProperties",
+        "dependentSchemas",
+    ] {
         if let Some(Value::Object(m)) = o.get(kw) {
             for (k, x) in m {
                 walk(x, &format!("{ptr}/{kw}/{}", escape(k)), level, cx);
