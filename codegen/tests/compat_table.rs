@@ -220,6 +220,7 @@ fn cases() -> Vec<Case> {
         case!("$ref with annotations beside it", {"properties": {"n": {"type": "string"}}} => {"properties": {"n": {"$ref": "#/$defs/s", "description": "x", "x-pii": true}}, "$defs": {"s": {"type": "string"}}}, OK, OK),
         case!("$anchor reference", {"properties": {"n": {"type": "string"}}} => {"properties": {"n": {"$ref": "#name"}}, "$defs": {"s": {"$anchor": "name", "type": "string"}}}, OK, OK),
         case!("embedded $id resource", {"properties": {"n": {"type": "integer"}}} => {"$id": "https://x.example/root.json", "properties": {"n": {"$ref": "https://x.example/n.json"}}, "$defs": {"n": {"$id": "https://x.example/n.json", "type": "integer", "maximum": 3}}}, Bad(&["maximum-decreased"]), OK),
+        case!("bare $ref loop constrains nothing", {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"} => {"type": "string"}, Bad(&["type-narrowed"]), OK),
         // ---- unknown -------------------------------------------------------------------------------
         case!("if/then added", {"type": "object"} => {"type": "object", "if": {"required": ["a"]}, "then": {"required": ["b"]}}, Unk(&["keyword-unsupported"]), OK),
         case!("contains changed", {"type": "array", "contains": {"type": "string"}} => {"type": "array", "contains": {"type": "integer"}}, Unk(&["keyword-unsupported"]), Unk(&["keyword-unsupported"])),

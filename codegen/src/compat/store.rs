@@ -137,7 +137,11 @@ impl DocStore {
             line: e.line(),
             col: e.column(),
             // Only the error category: serde_json's message can quote input.
-            reason: format!("{:?}", e.classify()).to_lowercase(),
+            reason: if e.to_string().starts_with("recursion limit exceeded") {
+                "nesting deeper than 128 levels".to_string()
+            } else {
+                format!("{:?}", e.classify()).to_lowercase()
+            },
         })?;
         let dialect = match value.get("$schema").and_then(Value::as_str) {
             Some(s)

@@ -1557,11 +1557,34 @@ impl<'c, 's> Checker<'c, 's> {
             let (d, p) = store.resolve(loc.0, &loc.1, r).ok()?;
             Some((d, Rc::from(p)))
         };
-        if let Some(t) = lone_ref(sx, x, xv) {
-            return self.equal_follow(xs, t, ys, y.clone(), seen);
+        // A chain of bare `$ref`s that loops without any keyword in between constrains
+        // nothing: compare it as `true` (assuming equality there would be unsound).
+        let chase =
+            |store: &super::store::DocStore, start: &Loc, v: &Value| -> Option<Option<Loc>> {
+                let mut cur = lone_ref(store, start, v)?;
+                let mut visited = vec![start.clone()];
+                loop {
+                    if visited.contains(&cur) {
+                        return Some(None);
+                    }
+                    visited.push(cur.clone());
+                    let next_v = store.doc(cur.0).value.pointer(&cur.1)?;
+                    match lone_ref(store, &cur, next_v) {
+                        Some(n) => cur = n,
+                        None => return Some(Some(cur)),
+                    }
+                }
+            };
+        const TRUE: Value = Value::Bool(true);
+        match chase(sx, x, xv) {
+            Some(Some(t)) => return self.equal_follow(xs, t, ys, y.clone(), seen),
+            Some(None) => return self.equal_v_inner(xs, x, &TRUE, ys, y, yv, seen),
+            None => {}
         }
-        if let Some(t) = lone_ref(sy, y, yv) {
-            return self.equal_follow(xs, x.clone(), ys, t, seen);
+        match chase(sy, y, yv) {
+            Some(Some(t)) => return self.equal_follow(xs, x.clone(), ys, t, seen),
+            Some(None) => return self.equal_v_inner(xs, x, xv, ys, y, &TRUE, seen),
+            None => {}
         }
         match (xv, yv) {
             (Value::Object(xo), Value::Object(yo)) => {
