@@ -294,7 +294,7 @@ pub(crate) type EqKey = (usize, Loc, usize, Loc);
 pub(crate) struct Ctx<'s> {
     pub stores: [&'s DocStore; 2],
     regex: RefCell<HashMap<String, Option<Rc<Regex>>>>,
-    norms: RefCell<HashMap<ConjKey, Rc<Norm>>>,
+    norms: RefCell<HashMap<Conj, Rc<Norm>>>,
     /// Memoized structural equality (see `Checker::equal_v`).
     pub eq_cache: RefCell<HashMap<EqKey, bool>>,
     /// Count of coinductive assumptions used by equality checks (results relying on one are not memoized).
@@ -336,8 +336,7 @@ impl<'s> Ctx<'s> {
     }
 
     pub fn norm(&self, c: &Conj) -> Result<Rc<Norm>, CompatError> {
-        let key = c.key();
-        if let Some(n) = self.norms.borrow().get(&key) {
+        if let Some(n) = self.norms.borrow().get(c) {
             return Ok(n.clone());
         }
         let first = c.refs.iter().find_map(|r| match r {
@@ -377,7 +376,7 @@ impl<'s> Ctx<'s> {
             n.never = n.types_loc.clone().or(Some(n.loc.clone()));
         }
         let n = Rc::new(n);
-        self.norms.borrow_mut().insert(key, n.clone());
+        self.norms.borrow_mut().insert(c.clone(), n.clone());
         Ok(n)
     }
 
