@@ -91,7 +91,7 @@ async fn every_catalog_event_is_published_and_received_typed() {
     let report = consumer.shutdown(Duration::from_secs(20)).await;
     assert!(report.drained, "{report:?}");
 
-    let received = received.lock().unwrap();
+    let received = std::mem::take(&mut *received.lock().unwrap());
     let mut seen: BTreeMap<Uuid, usize> = BTreeMap::new();
     for e in received.iter() {
         let id = event_id(e);
