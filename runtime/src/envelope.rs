@@ -159,14 +159,18 @@ impl RawEnvelope {
                 version: self.version,
             });
         }
-        let payload: P = from_value_with_pointer(self.payload).map_err(|(pointer, message)| {
-            DecodeError::Payload {
-                event_type: P::EVENT_TYPE,
-                version: P::VERSION,
-                pointer,
-                message,
-            }
-        })?;
+        // Fast path without path tracking; only a failure pays for locating the pointer.
+        let payload: P = match P::deserialize(&self.payload) {
+            Ok(p) => p,
+            Err(_) => from_value_with_pointer(self.payload).map_err(|(pointer, message)| {
+                DecodeError::Payload {
+                    event_type: P::EVENT_TYPE,
+                    version: P::VERSION,
+                    pointer,
+                    message,
+                }
+            })?,
+        };
         Ok(Envelope {
             event_id: self.event_id,
             event_type: self.event_type,

@@ -76,13 +76,6 @@ impl Pipeline {
                 ),
             ));
         }
-        if let Err(e) = std::str::from_utf8(bytes) {
-            return Err(Failure::new(
-                FailureClass::NotUtf8,
-                "",
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            ));
-        }
         // Fast path straight into the envelope struct; only a failure pays for the slower
         // parse that reports a JSON pointer.
         // serde accepts a JSON array for a struct; the envelope must be an object.
@@ -94,6 +87,18 @@ impl Pipeline {
         };
         let raw = match fast {
             Some(raw) => raw,
+            // A successful parse implies UTF-8 (serde_json checks strings, and everything
+            // outside strings is ASCII), so the UTF-8 scan only runs for failures.
+            None if std::str::from_utf8(bytes).is_err() => {
+                let at = std::str::from_utf8(bytes)
+                    .err()
+                    .map_or(0, |e| e.valid_up_to());
+                return Err(Failure::new(
+                    FailureClass::NotUtf8,
+                    "",
+                    format!("invalid UTF-8 at byte {at}"),
+                ));
+            }
             None => match RawEnvelope::parse(bytes) {
                 Ok(raw) => raw,
                 Err(e) => return Err(decode_failure(e)),
