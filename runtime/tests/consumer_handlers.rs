@@ -195,3 +195,44 @@ async fn handler_outside_the_event_set_and_bad_config_fail_at_start() {
         .unwrap();
     assert!(matches!(e, ConsumerError::Config(_)), "{e}");
 }
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Stranger {
+    id: u32,
+}
+
+impl pmp_event_runtime::EventPayload for Stranger {
+    const INFO: &'static pmp_event_runtime::SchemaInfo = &pmp_event_runtime::SchemaInfo {
+        event_type: "test.stranger",
+        version: 1,
+        kind: pmp_event_runtime::EventKind::Event,
+        topic: TOPIC_EVENTS,
+        key_field: "id",
+        schema_id: "https://pmp.example/schemas/events/test.stranger/v1.json",
+        compatibility: "BACKWARD",
+        schema_json: "{}",
+    };
+    fn partition_key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+#[tokio::test]
+async fn handler_for_a_type_outside_the_set_is_refused() {
+    use pmp_event_runtime::consumer::ConsumerError;
+    let e = ConsumerBuilder::<TestEvent>::new(config("127.0.0.1:1", "g", &[TOPIC_EVENTS]))
+        .on::<Stranger, _, _>(|_| async { Ok(()) })
+        .start()
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            e,
+            ConsumerError::HandlerNotInSet {
+                event_type: "test.stranger",
+                version: 1
+            }
+        ),
+        "{e}"
+    );
+}

@@ -128,3 +128,81 @@ async fn shutdown_returns_with_the_broker_gone() {
     .expect("shutdown hung with the broker down");
     assert!(report.drained, "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_member_joining_mid_stream_loses_nothing() {
+    let cluster = cluster(&[(TOPIC_EVENTS, 4)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let mut recs = Vec::new();
+    let mut valid = Vec::new();
+    let mut bad = 0usize;
+    for i in 0..1000u32 {
+        let p = (i % 4) as i32;
+        if i % 10 == 9 {
+            recs.push(Rec::value(p, Vec::new()));
+            bad += 1;
+        } else {
+            let (id, rec) = event(p, "test.deleted", 1, json!({"id": i + 1}));
+            valid.push(id);
+            recs.push(rec);
+        }
+    }
+    let produced = produce(&producer(&bootstrap), TOPIC_EVENTS, &recs).await;
+    let ends = ends(TOPIC_EVENTS, &produced);
+
+    let seen: Arc<Mutex<Vec<Uuid>>> = Arc::default();
+    let first = start(&bootstrap, seen.clone());
+    wait_for(
+        "some progress",
+        Duration::from_secs(60),
+        || first.metrics(),
+        |m| m.processed_total() >= 10,
+    )
+    .await;
+    // Joining triggers a rebalance while the first member is mid-stream.
+    let second = start(&bootstrap, seen.clone());
+    let mut done = false;
+    for _ in 0..600 {
+        let committed =
+            tokio::task::block_in_place(|| broker_committed(&bootstrap, "restart", &ends));
+        if covers(&committed, &ends) {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done, "offsets never covered the topic");
+    assert!(first.is_running() && second.is_running());
+    let m2 = second.metrics();
+    assert!(
+        m2.processed_total() + m2.dead_lettered_total() > 0,
+        "the second member never got a partition: {m2:?}"
+    );
+    let seen: HashSet<Uuid> = seen.lock().unwrap().iter().copied().collect();
+    for id in &valid {
+        assert!(seen.contains(id), "event {id} lost in the rebalance");
+    }
+    // At least once: every bad message is in the DLQ. A rebalance may replay messages the
+    // first member handled while the coordinator refused its commits, so some may be there
+    // twice (unlike a clean restart, where the final commit succeeds).
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "watermarks")
+        .create()
+        .unwrap();
+    let (_, high) = reader
+        .fetch_watermarks("test-events.dlq", 0, Duration::from_secs(10))
+        .unwrap();
+    assert!(high as usize >= bad);
+    let dead = read_dlq(
+        &bootstrap,
+        "test-events.dlq",
+        high as usize,
+        Duration::from_secs(30),
+    )
+    .await;
+    let sources: HashSet<_> = dead.iter().map(|d| d.source()).collect();
+    assert_eq!(sources.len(), bad);
+    first.shutdown(Duration::from_secs(10)).await;
+    second.shutdown(Duration::from_secs(10)).await;
+}

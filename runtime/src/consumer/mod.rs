@@ -58,7 +58,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
@@ -420,6 +422,31 @@ struct Context {
 impl ClientContext for Context {}
 
 impl ConsumerContext for Context {
+    /// Commit stored offsets before partitions are taken away, so their next owner starts
+    /// after everything this member handled. Skipped when the assignment is already lost
+    /// (session timed out): the commit would be rejected anyway. A coordinator that refuses
+    /// commits while the rebalance is in progress (librdkafka's mock cluster does) makes the
+    /// new owner replay what this member handled since its last successful commit: at least
+    /// once still holds, but those messages are handled (or dead-lettered) twice.
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(_) = rebalance {
+            if consumer.assignment_lost() {
+                return;
+            }
+            match consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) => {
+                    for ((topic, partition), offset) in self.metrics.snapshot().stored_offsets {
+                        self.metrics.committed(&topic, partition, offset);
+                    }
+                }
+                Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "commit before rebalance failed; the new owner may see messages again")
+                }
+            }
+        }
+    }
+
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
         match result {
             Ok(()) => record_committed(&self.metrics, offsets),
