@@ -38,7 +38,10 @@ impl Default for Config {
 impl Config {
     /// A configuration with no input yet; output file name `events.rs`.
     pub fn new() -> Self {
-        Config { input: Input::None, out_file_name: "events.rs".to_owned() }
+        Config {
+            input: Input::None,
+            out_file_name: "events.rs".to_owned(),
+        }
     }
 
     /// Generate the event catalog in `dir` (`events/`, `commands/`, `common/`, `envelope.json`).
@@ -62,7 +65,9 @@ impl Config {
 
     fn load(&self) -> Result<Catalog> {
         match &self.input {
-            Input::None => Err(Error::config("no input: call `schemas_dir(..)` or `schema_file(..)`")),
+            Input::None => Err(Error::config(
+                "no input: call `schemas_dir(..)` or `schema_file(..)`",
+            )),
             Input::Dir(dir) => Catalog::load_dir(dir),
             Input::File(file) => Catalog::load_file(file),
         }

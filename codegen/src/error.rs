@@ -99,7 +99,13 @@ impl fmt::Display for Error {
         if self.kind == ErrorKind::Config {
             return write!(f, "{}", self.message);
         }
-        write!(f, "{}#{}: {}", self.file.display(), self.pointer, self.message)?;
+        write!(
+            f,
+            "{}#{}: {}",
+            self.file.display(),
+            self.pointer,
+            self.message
+        )?;
         if let Some((line, column)) = self.position {
             write!(f, " (line {line}, column {column})")?;
         }

@@ -44,7 +44,11 @@ pub fn attrs(paragraphs: &[String]) -> TokenStream {
             lines.push(String::new());
         }
         for line in p.lines() {
-            lines.push(if line.is_empty() { String::new() } else { format!(" {line}") });
+            lines.push(if line.is_empty() {
+                String::new()
+            } else {
+                format!(" {line}")
+            });
         }
     }
     quote! { #( #[doc = #lines] )* }
@@ -55,9 +59,15 @@ pub fn schema_paragraphs(paragraphs: &[String]) -> Vec<String> {
     paragraphs
         .iter()
         .map(|p| {
-            let generated = ["Schema: ", "Personal data (`x-pii`)", "Generated from `", "Deprecated.", "Always `"]
-                .iter()
-                .any(|prefix| p.starts_with(prefix));
+            let generated = [
+                "Schema: ",
+                "Personal data (`x-pii`)",
+                "Generated from `",
+                "Deprecated.",
+                "Always `",
+            ]
+            .iter()
+            .any(|prefix| p.starts_with(prefix));
             if generated {
                 p.clone()
             } else {
@@ -73,7 +83,10 @@ mod tests {
 
     #[test]
     fn escapes_markdown_hazards() {
-        assert_eq!(sanitize("  see [x] <b>\n    code"), "see \\[x\\] \\<b\\>\ncode");
+        assert_eq!(
+            sanitize("  see [x] <b>\n    code"),
+            "see \\[x\\] \\<b\\>\ncode"
+        );
         assert_eq!(sanitize("at https://x.y/z now"), "at <https://x.y/z> now");
     }
 }

@@ -33,7 +33,10 @@ pub fn emit(model: &Model) -> Result<String> {
     } else {
         out.extend(registry::emit(model));
     }
-    let file: syn::File = syn::parse2(out)
-        .map_err(|e| Error::config(format!("internal error: generated code does not parse: {e}")))?;
+    let file: syn::File = syn::parse2(out).map_err(|e| {
+        Error::config(format!(
+            "internal error: generated code does not parse: {e}"
+        ))
+    })?;
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }

@@ -41,16 +41,33 @@ fn event_tokens(e: &EventDef, model: &Model) -> TokenStream {
     let schema_const = ident(&format!("{}_SCHEMA_JSON", const_name(&e.type_name)));
     let envelope_alias = ident(&format!("{}Envelope", e.type_name));
     let json = raw_str(&e.schema_json);
-    let (event_type, version, topic, key_field, schema_id, compat) =
-        (&e.event_type, e.version, &e.topic, &e.key_field, &e.schema_id, &e.compatibility);
-    let kind = if e.command { quote! { #rt::EventKind::Command } } else { quote! { #rt::EventKind::Event } };
+    let (event_type, version, topic, key_field, schema_id, compat) = (
+        &e.event_type,
+        e.version,
+        &e.topic,
+        &e.key_field,
+        &e.schema_id,
+        &e.compatibility,
+    );
+    let kind = if e.command {
+        quote! { #rt::EventKind::Command }
+    } else {
+        quote! { #rt::EventKind::Event }
+    };
     let key = ident(&e.key_rust);
     let key_is_string = matches!(
         model.types.get(&e.type_name).map(|d| &d.kind),
         Some(TypeKind::Struct { fields, .. }) if fields.iter().any(|f| f.rust_name == e.key_rust && is_string(model, &f.ty))
     );
-    let key_expr = if key_is_string { quote! { self.#key.clone() } } else { quote! { self.#key.to_string() } };
-    let schema_doc = format!(" Bundled, self-contained JSON Schema of `{event_type}` v{version} (from `{}`).", e.rel_path);
+    let key_expr = if key_is_string {
+        quote! { self.#key.clone() }
+    } else {
+        quote! { self.#key.to_string() }
+    };
+    let schema_doc = format!(
+        " Bundled, self-contained JSON Schema of `{event_type}` v{version} (from `{}`).",
+        e.rel_path
+    );
     let alias_doc = format!(" `{event_type}` v{version} in its envelope.");
     quote! {
         #[doc = #schema_doc]
@@ -87,7 +104,9 @@ fn event_tokens(e: &EventDef, model: &Model) -> TokenStream {
 fn is_string(model: &Model, ty: &Ty) -> bool {
     match ty {
         Ty::String => true,
-        Ty::Named(n) => matches!(model.types.get(n).map(|d| &d.kind), Some(TypeKind::Alias(t)) if is_string(model, t)),
+        Ty::Named(n) => {
+            matches!(model.types.get(n).map(|d| &d.kind), Some(TypeKind::Alias(t)) if is_string(model, t))
+        }
         _ => false,
     }
 }
@@ -112,7 +131,12 @@ pub fn emit(model: &Model) -> TokenStream {
     let variant_docs: Vec<String> = model
         .events
         .iter()
-        .map(|e| format!(" `{}` v{} (topic `{}`, key `{}`).", e.event_type, e.version, e.topic, e.key_field))
+        .map(|e| {
+            format!(
+                " `{}` v{} (topic `{}`, key `{}`).",
+                e.event_type, e.version, e.topic, e.key_field
+            )
+        })
         .collect();
     out.extend(quote! {
         /// Every schema of the catalog, sorted by (event type, version).

@@ -29,7 +29,11 @@ fn serde_crate_attrs() -> TokenStream {
 
 fn derives(debug: bool, extra: TokenStream) -> TokenStream {
     let rt = rt();
-    let debug = if debug { quote! { Debug, } } else { quote! {} };
+    let debug = if debug {
+        quote! { Debug, }
+    } else {
+        quote! {}
+    };
     quote! {
         #[derive(#debug Clone, PartialEq, #extra
             #rt::__private::serde::Serialize,
@@ -47,9 +51,18 @@ pub fn emit_type(def: &TypeDef, model: &Model, needs: &mut Needs) -> TokenStream
             let t = tokens(ty);
             quote! { #docs pub type #name = #t; }
         }
-        TypeKind::Struct { fields, deny_unknown, additional } => {
-            emit_struct(def, fields, *deny_unknown, additional.as_ref(), model, needs)
-        }
+        TypeKind::Struct {
+            fields,
+            deny_unknown,
+            additional,
+        } => emit_struct(
+            def,
+            fields,
+            *deny_unknown,
+            additional.as_ref(),
+            model,
+            needs,
+        ),
         TypeKind::StringEnum(variants) => emit_string_enum(def, variants, needs),
         TypeKind::Tagged { tag, variants } => emit_data_enum(def, Some(tag), variants, needs),
         TypeKind::Untagged(variants) => emit_data_enum(def, None, variants, needs),
@@ -66,7 +79,11 @@ pub fn field_ty(f: &Field) -> Ty {
 }
 
 fn default_fn_name(type_name: &str, field: &Field) -> String {
-    format!("default_{}_{}", type_name.to_snake_case(), unraw(&field.rust_name))
+    format!(
+        "default_{}_{}",
+        type_name.to_snake_case(),
+        unraw(&field.rust_name)
+    )
 }
 
 fn emit_struct(
@@ -107,7 +124,11 @@ fn emit_struct(
                 serde_args.push(quote! { deserialize_with = "deserialize_present" });
             }
         }
-        let serde_attr = if serde_args.is_empty() { quote! {} } else { quote! { #[serde(#(#serde_args),*)] } };
+        let serde_attr = if serde_args.is_empty() {
+            quote! {}
+        } else {
+            quote! { #[serde(#(#serde_args),*)] }
+        };
         let t = tokens(&field_ty(f));
         field_tokens.push(quote! { #fdocs #serde_attr pub #fname: #t, });
     }
@@ -119,7 +140,11 @@ fn emit_struct(
             pub additional_properties: ::std::collections::BTreeMap<String, #t>,
         });
     }
-    let deny = if deny_unknown { quote! { #[serde(deny_unknown_fields)] } } else { quote! {} };
+    let deny = if deny_unknown {
+        quote! { #[serde(deny_unknown_fields)] }
+    } else {
+        quote! {}
+    };
     let derive = derives(!has_pii, quote! {});
     let crate_attrs = serde_crate_attrs();
     let debug_impl = if has_pii {
@@ -226,7 +251,12 @@ fn emit_string_enum(def: &TypeDef, variants: &[EnumVariant], needs: &mut Needs) 
     }
 }
 
-fn emit_data_enum(def: &TypeDef, tag: Option<&String>, variants: &[DataVariant], needs: &mut Needs) -> TokenStream {
+fn emit_data_enum(
+    def: &TypeDef,
+    tag: Option<&String>,
+    variants: &[DataVariant],
+    needs: &mut Needs,
+) -> TokenStream {
     let docs = attrs(&schema_paragraphs(&def.docs));
     let name = ident(&def.name);
     let crate_attrs = serde_crate_attrs();
@@ -242,7 +272,12 @@ fn emit_data_enum(def: &TypeDef, tag: Option<&String>, variants: &[DataVariant],
             };
             attrs(&[line])
         } else {
-            attrs(&v.docs.iter().map(|d| super::docs::sanitize(d)).collect::<Vec<_>>())
+            attrs(
+                &v.docs
+                    .iter()
+                    .map(|d| super::docs::sanitize(d))
+                    .collect::<Vec<_>>(),
+            )
         };
         let id = ident(&v.rust);
         let rename = v.wire.as_ref().map(|w| quote! { #[serde(rename = #w)] });

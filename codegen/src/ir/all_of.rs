@@ -14,14 +14,29 @@ use crate::error::Result;
 use crate::schema::Loc;
 
 /// Lower a schema with `allOf`.
-pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &str) -> Result<Lowered> {
+pub fn lower(
+    lw: &mut Lowerer<'_>,
+    loc: &Loc,
+    map: &Map<String, Value>,
+    hint: &str,
+) -> Result<Lowered> {
     let at = loc.child("allOf");
-    let Some(branches) = map.get("allOf").and_then(Value::as_array).filter(|a| !a.is_empty()) else {
+    let Some(branches) = map
+        .get("allOf")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    else {
         return Err(lw.cat.error(&at, "`allOf` must be a non-empty array"));
     };
     for key in ["oneOf", "anyOf"] {
-        if map.get(key).is_some_and(|b| !super::one_of::all_validation_only(b)) {
-            return Err(lw.cat.error(&loc.child(key), format!("`{key}` beside `allOf` is not supported")));
+        if map
+            .get(key)
+            .is_some_and(|b| !super::one_of::all_validation_only(b))
+        {
+            return Err(lw.cat.error(
+                &loc.child(key),
+                format!("`{key}` beside `allOf` is not supported"),
+            ));
         }
     }
     if branches.len() == 1 && !map.contains_key("properties") {
@@ -32,7 +47,10 @@ pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &s
     collect(lw, loc, &mut props, &mut required, 0)?;
     let additional = Additional::of(loc, map);
     let kind = build_struct(lw, hint, &props, &required, &additional, None)?;
-    Ok(Lowered::Def { kind, nullable: false })
+    Ok(Lowered::Def {
+        kind,
+        nullable: false,
+    })
 }
 
 fn collect(
@@ -43,7 +61,9 @@ fn collect(
     depth: usize,
 ) -> Result<()> {
     if depth > 32 {
-        return Err(lw.cat.error(loc, "`allOf`/`$ref` nesting too deep (cycle?)"));
+        return Err(lw
+            .cat
+            .error(loc, "`allOf`/`$ref` nesting too deep (cycle?)"));
     }
     let map = lw.object_at(loc)?;
     lw.check_keywords(loc, map)?;
@@ -53,17 +73,27 @@ fn collect(
     }
     for key in ["items", "enum", "const"] {
         if map.contains_key(key) {
-            return Err(lw.cat.error(&loc.child(key), "`allOf` is only supported for objects"));
+            return Err(lw
+                .cat
+                .error(&loc.child(key), "`allOf` is only supported for objects"));
         }
     }
     if let Some(t) = map.get("type").and_then(Value::as_str) {
         if t != "object" {
-            return Err(lw.cat.error(&loc.child("type"), "`allOf` is only supported for objects"));
+            return Err(lw
+                .cat
+                .error(&loc.child("type"), "`allOf` is only supported for objects"));
         }
     }
     for key in ["oneOf", "anyOf"] {
-        if map.get(key).is_some_and(|b| !super::one_of::all_validation_only(b)) {
-            return Err(lw.cat.error(&loc.child(key), format!("`{key}` inside an `allOf` branch is not supported")));
+        if map
+            .get(key)
+            .is_some_and(|b| !super::one_of::all_validation_only(b))
+        {
+            return Err(lw.cat.error(
+                &loc.child(key),
+                format!("`{key}` inside an `allOf` branch is not supported"),
+            ));
         }
     }
     for (name, ploc) in properties_of(loc, map) {
@@ -86,7 +116,13 @@ fn collect(
     required.extend(required_of(loc, map));
     if let Some(branches) = map.get("allOf").and_then(Value::as_array) {
         for i in 0..branches.len() {
-            collect(lw, &loc.child("allOf").child(&i.to_string()), props, required, depth + 1)?;
+            collect(
+                lw,
+                &loc.child("allOf").child(&i.to_string()),
+                props,
+                required,
+                depth + 1,
+            )?;
         }
     }
     Ok(())

@@ -12,7 +12,12 @@ use crate::error::Result;
 use crate::schema::Loc;
 
 /// Lower an array schema.
-pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &str) -> Result<Lowered> {
+pub fn lower(
+    lw: &mut Lowerer<'_>,
+    loc: &Loc,
+    map: &Map<String, Value>,
+    hint: &str,
+) -> Result<Lowered> {
     let item = match map.get("items") {
         None | Some(Value::Bool(true)) => Ty::Any,
         Some(Value::Array(_)) => {

@@ -15,7 +15,10 @@ use crate::schema::Loc;
 /// Check `value` against `ty`; `loc` is the `default` keyword's location.
 pub fn check(lw: &Lowerer<'_>, loc: &Loc, ty: &Ty, value: &Value) -> Result<DefaultValue> {
     convert(lw, ty, value).ok_or_else(|| {
-        lw.cat.error(loc, "`default` does not fit the property's type (or is not supported for it)")
+        lw.cat.error(
+            loc,
+            "`default` does not fit the property's type (or is not supported for it)",
+        )
     })
 }
 
@@ -26,7 +29,10 @@ fn convert(lw: &Lowerer<'_>, ty: &Ty, value: &Value) -> Option<DefaultValue> {
         (Ty::Boxed(inner), v) => convert(lw, inner, v)?,
         (Ty::Bool, Value::Bool(b)) => DefaultValue::Bool(*b),
         (Ty::Int(w), Value::Number(n)) => {
-            let i = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))?;
+            let i = n
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| n.as_u64().map(i128::from))?;
             let (lo, hi) = integer::range(*w);
             if i < lo || i > hi {
                 return None;
@@ -35,9 +41,12 @@ fn convert(lw: &Lowerer<'_>, ty: &Ty, value: &Value) -> Option<DefaultValue> {
         }
         (Ty::F64, Value::Number(n)) => DefaultValue::Float(n.as_f64()?),
         (Ty::String, Value::String(s)) => DefaultValue::Str(s.clone()),
-        (Ty::Vec(inner), Value::Array(items)) => {
-            DefaultValue::List(items.iter().map(|v| convert(lw, inner, v)).collect::<Option<_>>()?)
-        }
+        (Ty::Vec(inner), Value::Array(items)) => DefaultValue::List(
+            items
+                .iter()
+                .map(|v| convert(lw, inner, v))
+                .collect::<Option<_>>()?,
+        ),
         (Ty::Map(_), Value::Object(m)) if m.is_empty() => DefaultValue::Empty,
         (Ty::Named(name), v) => match &lw.types.get(name)?.kind {
             TypeKind::StringEnum(variants) => {

@@ -33,7 +33,10 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
     let mut metas = Vec::new();
     for (i, doc) in cat.documents().iter().enumerate() {
         let parts: Vec<&str> = doc.rel.split('/').collect();
-        let root = Loc { doc: i, pointer: String::new() };
+        let root = Loc {
+            doc: i,
+            pointer: String::new(),
+        };
         match parts.as_slice() {
             [kind @ ("events" | "commands"), event_type, file] => {
                 let version = file
@@ -42,12 +45,23 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
                     .and_then(|n| n.parse::<u32>().ok())
                     .filter(|n| *n >= 1);
                 let Some(version) = version else {
-                    return Err(cat.error(&root, "payload schema files must be named `vN.json` (N >= 1)"));
+                    return Err(cat.error(
+                        &root,
+                        "payload schema files must be named `vN.json` (N >= 1)",
+                    ));
                 };
-                metas.push(Meta { doc: i, command: *kind == "commands", event_type: (*event_type).to_owned(), version });
+                metas.push(Meta {
+                    doc: i,
+                    command: *kind == "commands",
+                    event_type: (*event_type).to_owned(),
+                    version,
+                });
             }
             ["events" | "commands", ..] => {
-                return Err(cat.error(&root, "payload schemas live at `events/<type>/vN.json` or `commands/<type>/vN.json`"))
+                return Err(cat.error(
+                    &root,
+                    "payload schemas live at `events/<type>/vN.json` or `commands/<type>/vN.json`",
+                ))
             }
             _ => {}
         }
@@ -65,7 +79,10 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
     let mut lowered_docs: Vec<usize> = metas.iter().map(|m| m.doc).collect();
     for (i, doc) in cat.documents().iter().enumerate() {
         if doc.rel.starts_with("common/") {
-            lw.named(&Loc { doc: i, pointer: String::new() })?;
+            lw.named(&Loc {
+                doc: i,
+                pointer: String::new(),
+            })?;
             lowered_docs.push(i);
         }
     }
@@ -75,19 +92,30 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
     let mut envelope_json = None;
     for (i, doc) in cat.documents().iter().enumerate() {
         if doc.rel == "envelope.json" {
-            let root = Loc { doc: i, pointer: String::new() };
+            let root = Loc {
+                doc: i,
+                pointer: String::new(),
+            };
             envelope_json = Some(to_json(&bundle(cat, &root)?));
         }
     }
     events.sort_by(|a: &EventDef, b| (&a.event_type, a.version).cmp(&(&b.event_type, b.version)));
     let mut types = lw.types;
     box_recursive(&mut types);
-    Ok(Model { types, events, envelope_json, standalone: None })
+    Ok(Model {
+        types,
+        events,
+        envelope_json,
+        standalone: None,
+    })
 }
 
 /// Lower one standalone schema (the catalog's first document): its root and `$defs`.
 pub fn lower_standalone(cat: &Catalog) -> Result<Model> {
-    let root = Loc { doc: 0, pointer: String::new() };
+    let root = Loc {
+        doc: 0,
+        pointer: String::new(),
+    };
     let mut lw = Lowerer::new(cat);
     let ty = lw.named(&root)?;
     lower_defs(&mut lw, 0)?;
@@ -98,11 +126,19 @@ pub fn lower_standalone(cat: &Catalog) -> Result<Model> {
     let json = to_json(&bundle(cat, &root)?);
     let mut types = lw.types;
     box_recursive(&mut types);
-    Ok(Model { types, events: Vec::new(), envelope_json: None, standalone: Some((name, json)) })
+    Ok(Model {
+        types,
+        events: Vec::new(),
+        envelope_json: None,
+        standalone: Some((name, json)),
+    })
 }
 
 fn lower_defs(lw: &mut Lowerer<'_>, doc: usize) -> Result<()> {
-    let root = Loc { doc, pointer: String::new() };
+    let root = Loc {
+        doc,
+        pointer: String::new(),
+    };
     let names: Vec<String> = lw
         .cat
         .get(&root)
@@ -111,7 +147,10 @@ fn lower_defs(lw: &mut Lowerer<'_>, doc: usize) -> Result<()> {
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     for name in names {
-        let loc = Loc { doc, pointer: format!("/$defs/{}", escape_pointer(&name)) };
+        let loc = Loc {
+            doc,
+            pointer: format!("/$defs/{}", escape_pointer(&name)),
+        };
         lw.named(&loc)?;
     }
     Ok(())
@@ -123,26 +162,43 @@ fn to_json(v: &Value) -> String {
 
 fn lower_event(lw: &mut Lowerer<'_>, m: &Meta) -> Result<EventDef> {
     let cat = lw.cat;
-    let root = Loc { doc: m.doc, pointer: String::new() };
+    let root = Loc {
+        doc: m.doc,
+        pointer: String::new(),
+    };
     let map = match cat.get(&root) {
         Some(Value::Object(map)) => map,
-        _ => return Err(cat.error(&root, "a payload schema's root must be a JSON object with `type: object`")),
+        _ => {
+            return Err(cat.error(
+                &root,
+                "a payload schema's root must be a JSON object with `type: object`",
+            ))
+        }
     };
     if map.get("type").and_then(Value::as_str) != Some("object") {
-        return Err(cat.error(&root.child("type"), "a payload schema's root must have `type: object`"));
+        return Err(cat.error(
+            &root.child("type"),
+            "a payload schema's root must have `type: object`",
+        ));
     }
     let text = |key: &str| -> Result<Option<String>> {
         match map.get(key) {
             None => Ok(None),
             Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-            Some(_) => Err(cat.error(&root.child(key), format!("`{key}` must be a non-empty string"))),
+            Some(_) => Err(cat.error(
+                &root.child(key),
+                format!("`{key}` must be a non-empty string"),
+            )),
         }
     };
     if let Some(declared) = text("x-event-type")? {
         if declared != m.event_type {
             return Err(cat.error(
                 &root.child("x-event-type"),
-                format!("`x-event-type` {declared:?} does not match the directory name {:?}", m.event_type),
+                format!(
+                    "`x-event-type` {declared:?} does not match the directory name {:?}",
+                    m.event_type
+                ),
             ));
         }
     }
@@ -150,15 +206,27 @@ fn lower_event(lw: &mut Lowerer<'_>, m: &Meta) -> Result<EventDef> {
         if v.as_u64() != Some(u64::from(m.version)) {
             return Err(cat.error(
                 &root.child("x-event-version"),
-                format!("`x-event-version` does not match the file name `v{}.json`", m.version),
+                format!(
+                    "`x-event-version` does not match the file name `v{}.json`",
+                    m.version
+                ),
             ));
         }
     }
-    let topic = text("x-kafka-topic")?
-        .ok_or_else(|| cat.error(&root, "missing `x-kafka-topic` (the Kafka topic this payload is published to)"))?;
-    let key_field = text("x-kafka-key")?
-        .ok_or_else(|| cat.error(&root, "missing `x-kafka-key` (the required property used as record key)"))?;
-    let compatibility = text("x-compatibility")?.unwrap_or_else(|| "BACKWARD_TRANSITIVE".to_owned());
+    let topic = text("x-kafka-topic")?.ok_or_else(|| {
+        cat.error(
+            &root,
+            "missing `x-kafka-topic` (the Kafka topic this payload is published to)",
+        )
+    })?;
+    let key_field = text("x-kafka-key")?.ok_or_else(|| {
+        cat.error(
+            &root,
+            "missing `x-kafka-key` (the required property used as record key)",
+        )
+    })?;
+    let compatibility =
+        text("x-compatibility")?.unwrap_or_else(|| "BACKWARD_TRANSITIVE".to_owned());
     let ty = lw.named(&root)?;
     let Ty::Named(type_name) = ty else {
         return Err(cat.error(&root, "a payload schema must describe an object"));
@@ -167,10 +235,16 @@ fn lower_event(lw: &mut Lowerer<'_>, m: &Meta) -> Result<EventDef> {
     let key_rust = match lw.types.get(&type_name).map(|d| &d.kind) {
         Some(TypeKind::Struct { fields, .. }) => {
             let Some(field) = fields.iter().find(|f| f.json_name == key_field) else {
-                return Err(cat.error(&key_at, format!("`x-kafka-key` names {key_field:?}, which is not a property")));
+                return Err(cat.error(
+                    &key_at,
+                    format!("`x-kafka-key` names {key_field:?}, which is not a property"),
+                ));
             };
             if !field.required {
-                return Err(cat.error(&key_at, format!("`x-kafka-key` property {key_field:?} must be required")));
+                return Err(cat.error(
+                    &key_at,
+                    format!("`x-kafka-key` property {key_field:?} must be required"),
+                ));
             }
             if !keyable(lw, &field.ty) {
                 return Err(cat.error(
@@ -180,7 +254,12 @@ fn lower_event(lw: &mut Lowerer<'_>, m: &Meta) -> Result<EventDef> {
             }
             field.rust_name.clone()
         }
-        _ => return Err(cat.error(&root, "a payload schema must describe an object with properties")),
+        _ => {
+            return Err(cat.error(
+                &root,
+                "a payload schema must describe an object with properties",
+            ))
+        }
     };
     let schema_json = to_json(&bundle(cat, &root)?);
     let doc = cat.document(&root);

@@ -84,9 +84,15 @@ mod tests {
         assert_eq!(w(json!({"minimum": 0, "maximum": 256})), IntTy::U16);
         assert_eq!(w(json!({"minimum": 1, "maximum": 100000})), IntTy::U32);
         assert_eq!(w(json!({"minimum": -5, "maximum": 5})), IntTy::I8);
-        assert_eq!(w(json!({"exclusiveMinimum": -1, "exclusiveMaximum": 256})), IntTy::U8);
+        assert_eq!(
+            w(json!({"exclusiveMinimum": -1, "exclusiveMaximum": 256})),
+            IntTy::U8
+        );
         assert_eq!(w(json!({"maximum": 5})), IntTy::I64);
         assert_eq!(w(json!({})), IntTy::I64);
-        assert_eq!(width(json!({}).as_object().unwrap(), Some(&[1, 2, 300])), IntTy::U16);
+        assert_eq!(
+            width(json!({}).as_object().unwrap(), Some(&[1, 2, 300])),
+            IntTy::U16
+        );
     }
 }

@@ -137,7 +137,11 @@ impl<'c> Lowerer<'c> {
                 self.claim(hint, loc)?;
                 self.define(hint, loc, kind);
                 let named = Ty::Named(hint.to_owned());
-                Ok(if nullable { Ty::Nullable(Box::new(named)) } else { named })
+                Ok(if nullable {
+                    Ty::Nullable(Box::new(named))
+                } else {
+                    named
+                })
             }
         }
     }
@@ -148,7 +152,13 @@ impl<'c> Lowerer<'c> {
         let pii = self.is_pii_here(loc);
         self.types.insert(
             name.to_owned(),
-            TypeDef { name: name.to_owned(), docs, kind, loc: loc.clone(), pii },
+            TypeDef {
+                name: name.to_owned(),
+                docs,
+                kind,
+                loc: loc.clone(),
+                pii,
+            },
         );
     }
 
@@ -158,7 +168,10 @@ impl<'c> Lowerer<'c> {
         if let Some(v) = self.cat.get(loc).and_then(|v| v.get("x-rust-name")) {
             return match v.as_str() {
                 Some(s) if is_type_ident(s) => Ok(s.to_owned()),
-                _ => Err(self.cat.error(&loc.child("x-rust-name"), "`x-rust-name` must be a Rust type name (UpperCamelCase identifier)")),
+                _ => Err(self.cat.error(
+                    &loc.child("x-rust-name"),
+                    "`x-rust-name` must be a Rust type name (UpperCamelCase identifier)",
+                )),
             };
         }
         let doc = self.cat.document(loc);
@@ -182,7 +195,13 @@ impl<'c> Lowerer<'c> {
         for seg in &segments {
             let keyword = matches!(
                 seg.as_str(),
-                "properties" | "items" | "$defs" | "oneOf" | "anyOf" | "allOf" | "additionalProperties"
+                "properties"
+                    | "items"
+                    | "$defs"
+                    | "oneOf"
+                    | "anyOf"
+                    | "allOf"
+                    | "additionalProperties"
             );
             if !keyword && !seg.chars().all(|c| c.is_ascii_digit()) {
                 name.push_str(&type_name(seg));
@@ -196,22 +215,33 @@ impl<'c> Lowerer<'c> {
         let map = match self.cat.get(loc) {
             Some(Value::Bool(true)) => return Ok(Lowered::Ty(Ty::Any)),
             Some(Value::Bool(false)) => {
-                return Err(self.cat.error(loc, "the `false` schema (nothing is valid) cannot be turned into a type"))
+                return Err(self.cat.error(
+                    loc,
+                    "the `false` schema (nothing is valid) cannot be turned into a type",
+                ))
             }
             Some(Value::Object(map)) => map,
-            Some(_) => return Err(self.cat.error(loc, "a schema must be a JSON object or a boolean")),
+            Some(_) => {
+                return Err(self
+                    .cat
+                    .error(loc, "a schema must be a JSON object or a boolean"))
+            }
             None => return Err(self.cat.error(loc, "no schema at this location")),
         };
         self.check_keywords(loc, map)?;
         if let Some(reference) = map.get("$ref") {
             let Some(reference) = reference.as_str() else {
-                return Err(self.cat.error(&loc.child("$ref"), "`$ref` must be a string"));
+                return Err(self
+                    .cat
+                    .error(&loc.child("$ref"), "`$ref` must be a string"));
             };
             for key in map.keys() {
                 if !keywords::allowed_beside_ref(key) {
                     return Err(self.cat.error(
                         &loc.child(key),
-                        format!("`{key}` beside `$ref` is not supported; combine them with `allOf`"),
+                        format!(
+                            "`{key}` beside `$ref` is not supported; combine them with `allOf`"
+                        ),
                     ));
                 }
             }
@@ -259,12 +289,19 @@ impl<'c> Lowerer<'c> {
         Ok(match (lowered, nullable) {
             (lowered, false) => lowered,
             (Lowered::Ty(ty), true) => Lowered::Ty(Ty::Nullable(Box::new(ty))),
-            (Lowered::Def { kind, .. }, true) => Lowered::Def { kind, nullable: true },
+            (Lowered::Def { kind, .. }, true) => Lowered::Def {
+                kind,
+                nullable: true,
+            },
         })
     }
 
     /// `type` as a list of non-null type names plus whether `null` is allowed.
-    pub fn parse_type(&self, loc: &Loc, map: &Map<String, Value>) -> Result<(Vec<&'static str>, bool)> {
+    pub fn parse_type(
+        &self,
+        loc: &Loc,
+        map: &Map<String, Value>,
+    ) -> Result<(Vec<&'static str>, bool)> {
         let _ = self;
         let mut out = Vec::new();
         let mut nullable = false;
@@ -296,22 +333,33 @@ impl<'c> Lowerer<'c> {
             if !keywords::is_known(key) {
                 return Err(self.cat.error(
                     &loc.child(key),
-                    format!("unsupported keyword `{key}`{}", keywords::unsupported_hint(key)),
+                    format!(
+                        "unsupported keyword `{key}`{}",
+                        keywords::unsupported_hint(key)
+                    ),
                 ));
             }
             match key.as_str() {
                 "pattern" => self.check_pattern(&loc.child(key), value)?,
                 "required" => {
-                    let ok = value.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+                    let ok = value
+                        .as_array()
+                        .is_some_and(|a| a.iter().all(Value::is_string));
                     if !ok {
-                        return Err(self.cat.error(&loc.child(key), "`required` must be an array of strings"));
+                        return Err(self
+                            .cat
+                            .error(&loc.child(key), "`required` must be an array of strings"));
                     }
                 }
                 "properties" | "$defs" if !value.is_object() => {
-                    return Err(self.cat.error(&loc.child(key), format!("`{key}` must be an object")));
+                    return Err(self
+                        .cat
+                        .error(&loc.child(key), format!("`{key}` must be an object")));
                 }
                 "x-pii" if !value.is_boolean() => {
-                    return Err(self.cat.error(&loc.child(key), "`x-pii` must be true or false"));
+                    return Err(self
+                        .cat
+                        .error(&loc.child(key), "`x-pii` must be true or false"));
                 }
                 _ => {}
             }
@@ -327,7 +375,8 @@ impl<'c> Lowerer<'c> {
             Some(ok) => *ok,
             None => {
                 // Compile with the same engine the runtime validator uses.
-                let ok = jsonschema::validator_for(&serde_json::json!({ "pattern": pattern })).is_ok();
+                let ok =
+                    jsonschema::validator_for(&serde_json::json!({ "pattern": pattern })).is_ok();
                 self.patterns.insert(pattern.to_owned(), ok);
                 ok
             }
@@ -335,7 +384,9 @@ impl<'c> Lowerer<'c> {
         if ok {
             Ok(())
         } else {
-            Err(self.cat.error(loc, "invalid regular expression in `pattern`"))
+            Err(self
+                .cat
+                .error(loc, "invalid regular expression in `pattern`"))
         }
     }
 
@@ -343,7 +394,12 @@ impl<'c> Lowerer<'c> {
     fn check_ref_chain(&self, from: &Loc, target: &Loc) -> Result<()> {
         let mut seen = vec![target.clone()];
         let mut current = target.clone();
-        while let Some(reference) = self.cat.get(&current).and_then(|v| v.get("$ref")).and_then(Value::as_str) {
+        while let Some(reference) = self
+            .cat
+            .get(&current)
+            .and_then(|v| v.get("$ref"))
+            .and_then(Value::as_str)
+        {
             let Ok(next) = self.cat.resolve_ref(&current, reference) else {
                 return Ok(()); // reported when `current` itself is lowered
             };
@@ -366,7 +422,11 @@ impl<'c> Lowerer<'c> {
 
     /// Whether the schema at `loc` itself says `x-pii: true`.
     pub fn is_pii_here(&self, loc: &Loc) -> bool {
-        self.cat.get(loc).and_then(|v| v.get("x-pii")).and_then(Value::as_bool) == Some(true)
+        self.cat
+            .get(loc)
+            .and_then(|v| v.get("x-pii"))
+            .and_then(Value::as_bool)
+            == Some(true)
     }
 
     /// Whether a property's values are personal data: `x-pii` on the property, on its
@@ -375,7 +435,9 @@ impl<'c> Lowerer<'c> {
         if self.is_pii_here(loc) {
             return true;
         }
-        let Some(value) = self.cat.get(loc) else { return false };
+        let Some(value) = self.cat.get(loc) else {
+            return false;
+        };
         for child in ["items", "additionalProperties"] {
             if value.get(child).is_some() && self.is_pii(&loc.child(child)) {
                 return true;
@@ -393,14 +455,23 @@ impl<'c> Lowerer<'c> {
     pub fn type_docs(&self, loc: &Loc) -> Vec<String> {
         let mut docs = Vec::new();
         let value = self.cat.get(loc);
-        let text = |k: &str| value.and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_owned);
+        let text = |k: &str| {
+            value
+                .and_then(|v| v.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         if let Some(title) = text("title") {
             docs.push(title);
         }
         if let Some(description) = text("description") {
             docs.push(description);
         }
-        if value.and_then(|v| v.get("deprecated")).and_then(Value::as_bool) == Some(true) {
+        if value
+            .and_then(|v| v.get("deprecated"))
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
             docs.push("Deprecated.".to_owned());
         }
         let doc = self.cat.document(loc);
@@ -419,7 +490,8 @@ pub fn mentions(ty: &Ty, name: &str) -> bool {
 }
 
 fn is_type_ident(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_uppercase()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn static_type_name(t: &str) -> &'static str {

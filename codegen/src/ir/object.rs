@@ -64,14 +64,24 @@ pub fn required_of(loc: &Loc, map: &Map<String, Value>) -> Vec<(String, Loc)> {
             items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, v)| Some((v.as_str()?.to_owned(), loc.child("required").child(&i.to_string()))))
+                .filter_map(|(i, v)| {
+                    Some((
+                        v.as_str()?.to_owned(),
+                        loc.child("required").child(&i.to_string()),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
 /// Lower an object schema.
-pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &str) -> Result<Lowered> {
+pub fn lower(
+    lw: &mut Lowerer<'_>,
+    loc: &Loc,
+    map: &Map<String, Value>,
+    hint: &str,
+) -> Result<Lowered> {
     let props = properties_of(loc, map);
     let additional = Additional::of(loc, map);
     if props.is_empty() {
@@ -86,7 +96,10 @@ pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &s
     }
     let required = required_of(loc, map);
     let kind = build_struct(lw, hint, &props, &required, &additional, None)?;
-    Ok(Lowered::Def { kind, nullable: false })
+    Ok(Lowered::Def {
+        kind,
+        nullable: false,
+    })
 }
 
 /// Build a struct from (possibly merged) properties. `skip` drops a property (a tagged
@@ -104,7 +117,10 @@ pub fn build_struct(
     if !matches!(additional, Additional::Schema(_)) {
         for (name, at) in required {
             if !declared.contains(name.as_str()) {
-                return Err(lw.cat.error(at, format!("required property `{name}` is not declared in `properties`")));
+                return Err(lw.cat.error(
+                    at,
+                    format!("required property `{name}` is not declared in `properties`"),
+                ));
             }
         }
     }
@@ -133,13 +149,24 @@ pub fn build_struct(
         };
         let docs = field_docs(lw, ploc, is_required);
         let pii = lw.is_pii(ploc);
-        fields.push(Field { json_name: json_name.clone(), rust_name, ty, required: is_required, default, docs, pii });
+        fields.push(Field {
+            json_name: json_name.clone(),
+            rust_name,
+            ty,
+            required: is_required,
+            default,
+            docs,
+            pii,
+        });
     }
     let (deny_unknown, extra) = match additional {
         Additional::Open => (false, None),
         Additional::Deny => (true, None),
         Additional::Schema(value_loc) => {
-            if fields.iter().any(|f| f.rust_name == "additional_properties") {
+            if fields
+                .iter()
+                .any(|f| f.rust_name == "additional_properties")
+            {
                 return Err(lw.cat.error(
                     value_loc,
                     "a property named `additional_properties` collides with the map of additional properties",
@@ -148,13 +175,19 @@ pub fn build_struct(
             (false, Some(lw.inline(value_loc, &format!("{hint}Value"))?))
         }
     };
-    Ok(TypeKind::Struct { fields, deny_unknown, additional: extra })
+    Ok(TypeKind::Struct {
+        fields,
+        deny_unknown,
+        additional: extra,
+    })
 }
 
 /// Doc paragraphs for a property: description, then notes on constraints and privacy.
 fn field_docs(lw: &Lowerer<'_>, loc: &Loc, required: bool) -> Vec<String> {
     let mut docs = Vec::new();
-    let Some(value) = lw.cat.get(loc) else { return docs };
+    let Some(value) = lw.cat.get(loc) else {
+        return docs;
+    };
     let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
     match (text("title"), text("description")) {
         (Some(t), Some(d)) => {
@@ -195,7 +228,10 @@ fn field_docs(lw: &Lowerer<'_>, loc: &Loc, required: bool) -> Vec<String> {
         notes.push("items are unique".to_owned());
     }
     if !notes.is_empty() {
-        docs.push(format!("Schema: {} (checked by validation).", notes.join(", ")));
+        docs.push(format!(
+            "Schema: {} (checked by validation).",
+            notes.join(", ")
+        ));
     }
     if value.get("deprecated").and_then(Value::as_bool) == Some(true) {
         docs.push("Deprecated.".to_owned());

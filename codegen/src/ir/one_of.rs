@@ -28,14 +28,18 @@ use crate::schema::Loc;
 
 /// Whether every branch of a `oneOf`/`anyOf` array is validation-only.
 pub fn all_validation_only(branches: &Value) -> bool {
-    branches.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(is_validation_only))
+    branches
+        .as_array()
+        .is_some_and(|a| !a.is_empty() && a.iter().all(is_validation_only))
 }
 
 fn is_validation_only(schema: &Value) -> bool {
-    let Some(map) = schema.as_object() else { return false };
+    let Some(map) = schema.as_object() else {
+        return false;
+    };
     map.iter().all(|(k, v)| match k.as_str() {
-        "required" | "dependentRequired" | "minProperties" | "maxProperties" | "description" | "title"
-        | "$comment" => true,
+        "required" | "dependentRequired" | "minProperties" | "maxProperties" | "description"
+        | "title" | "$comment" => true,
         "not" => is_validation_only(v),
         "oneOf" | "anyOf" | "allOf" => all_validation_only(v),
         _ => k.starts_with("x-"),
@@ -43,7 +47,8 @@ fn is_validation_only(schema: &Value) -> bool {
 }
 
 fn is_null_branch(v: &Value) -> bool {
-    v.get("type").and_then(Value::as_str) == Some("null") || v.get("const").is_some_and(Value::is_null)
+    v.get("type").and_then(Value::as_str) == Some("null")
+        || v.get("const").is_some_and(Value::is_null)
 }
 
 /// Lower a `oneOf`/`anyOf` (keyword `kw`) at `loc`.
@@ -57,12 +62,22 @@ pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, kw: &str, hint: &str) -> Result<Lo
             ));
         }
     }
-    if map.contains_key("oneOf") && map.contains_key("anyOf") && !all_validation_only(&map["anyOf"]) {
-        return Err(lw.cat.error(&loc.child("anyOf"), "`oneOf` and `anyOf` together are not supported"));
+    if map.contains_key("oneOf") && map.contains_key("anyOf") && !all_validation_only(&map["anyOf"])
+    {
+        return Err(lw.cat.error(
+            &loc.child("anyOf"),
+            "`oneOf` and `anyOf` together are not supported",
+        ));
     }
     let at = loc.child(kw);
-    let Some(branches) = map.get(kw).and_then(Value::as_array).filter(|a| !a.is_empty()) else {
-        return Err(lw.cat.error(&at, format!("`{kw}` must be a non-empty array")));
+    let Some(branches) = map
+        .get(kw)
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    else {
+        return Err(lw
+            .cat
+            .error(&at, format!("`{kw}` must be a non-empty array")));
     };
     let mut nullable = false;
     let mut locs = Vec::new();
@@ -98,8 +113,14 @@ pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, kw: &str, hint: &str) -> Result<Lo
             let m = lw.object_at(l)?;
             lw.check_keywords(l, m)?;
         }
-        let wires: Vec<(Loc, String)> = consts.iter().map(|(l, s, _)| (l.clone(), s.clone())).collect();
-        let docs = consts.iter().map(|(_, s, d)| (s.clone(), d.clone())).collect();
+        let wires: Vec<(Loc, String)> = consts
+            .iter()
+            .map(|(l, s, _)| (l.clone(), s.clone()))
+            .collect();
+        let docs = consts
+            .iter()
+            .map(|(_, s, d)| (s.clone(), d.clone()))
+            .collect();
         let kind = TypeKind::StringEnum(variants(lw, &wires, &docs)?);
         return Ok(Lowered::Def { kind, nullable });
     }
@@ -111,12 +132,22 @@ pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, kw: &str, hint: &str) -> Result<Lo
     let mut variants: Vec<DataVariant> = Vec::new();
     for (i, l) in locs.iter().enumerate() {
         let b = lw.cat.get(l);
-        let title = b.and_then(|v| v.get("title")).and_then(Value::as_str).map(type_name);
-        let inline_hint = format!("{hint}{}", title.clone().unwrap_or_else(|| format!("Variant{}", i + 1)));
+        let title = b
+            .and_then(|v| v.get("title"))
+            .and_then(Value::as_str)
+            .map(type_name);
+        let inline_hint = format!(
+            "{hint}{}",
+            title.clone().unwrap_or_else(|| format!("Variant{}", i + 1))
+        );
         let ty = lw.inline(l, &inline_hint)?;
         let mut rust = match (&ty, title) {
             (_, Some(t)) => t,
-            (Ty::Named(n), None) => n.strip_prefix(hint).filter(|s| !s.is_empty()).unwrap_or(n).to_owned(),
+            (Ty::Named(n), None) => n
+                .strip_prefix(hint)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(n)
+                .to_owned(),
             (ty, None) => json_type_label(ty).to_owned(),
         };
         if variants.iter().any(|v| v.rust == rust) {
@@ -127,9 +158,17 @@ pub fn lower(lw: &mut Lowerer<'_>, loc: &Loc, kw: &str, hint: &str) -> Result<Lo
             .and_then(Value::as_str)
             .map(|d| vec![d.to_owned()])
             .unwrap_or_default();
-        variants.push(DataVariant { rust, wire: None, ty: Some(ty), docs });
+        variants.push(DataVariant {
+            rust,
+            wire: None,
+            ty: Some(ty),
+            docs,
+        });
     }
-    Ok(Lowered::Def { kind: TypeKind::Untagged(variants), nullable })
+    Ok(Lowered::Def {
+        kind: TypeKind::Untagged(variants),
+        nullable,
+    })
 }
 
 fn json_type_label(ty: &Ty) -> &'static str {
@@ -160,7 +199,9 @@ fn object_branch(lw: &Lowerer<'_>, loc: &Loc) -> Option<Loc> {
             None => {
                 let is_object = v.get("properties").is_some()
                     && !v.contains_key("allOf")
-                    && v.get("type").and_then(Value::as_str).is_none_or(|t| t == "object");
+                    && v.get("type")
+                        .and_then(Value::as_str)
+                        .is_none_or(|t| t == "object");
                 return is_object.then_some(current);
             }
         }
@@ -193,7 +234,9 @@ fn try_tagged(lw: &mut Lowerer<'_>, locs: &[Loc], hint: &str) -> Result<Option<T
         let required: BTreeSet<String> = required_of(o, map).into_iter().map(|(n, _)| n).collect();
         let here: BTreeSet<String> = properties_of(o, map)
             .into_iter()
-            .filter(|(n, pl)| required.contains(n) && lw.cat.get(pl).and_then(const_string).is_some())
+            .filter(|(n, pl)| {
+                required.contains(n) && lw.cat.get(pl).and_then(const_string).is_some()
+            })
             .map(|(n, _)| n)
             .collect();
         candidates = Some(match candidates {
@@ -201,11 +244,17 @@ fn try_tagged(lw: &mut Lowerer<'_>, locs: &[Loc], hint: &str) -> Result<Option<T
             Some(c) => c.intersection(&here).cloned().collect(),
         });
     }
-    let Some(candidates) = candidates else { return Ok(None) };
+    let Some(candidates) = candidates else {
+        return Ok(None);
+    };
     for tag in candidates {
         let wires: Vec<String> = objects
             .iter()
-            .filter_map(|o| lw.cat.get(&o.child("properties").child(&tag)).and_then(const_string))
+            .filter_map(|o| {
+                lw.cat
+                    .get(&o.child("properties").child(&tag))
+                    .and_then(const_string)
+            })
             .collect();
         let distinct: BTreeSet<&String> = wires.iter().collect();
         if distinct.len() != wires.len() {
@@ -219,7 +268,10 @@ fn try_tagged(lw: &mut Lowerer<'_>, locs: &[Loc], hint: &str) -> Result<Option<T
             if let Some(other) = out.iter().find(|v| v.rust == rust) {
                 return Err(lw.cat.error(
                     branch,
-                    format!("discriminator values {:?} and {wire:?} both become variant `{rust}`", other.wire),
+                    format!(
+                        "discriminator values {:?} and {wire:?} both become variant `{rust}`",
+                        other.wire
+                    ),
                 ));
             }
             let props = properties_of(o, map);
@@ -237,10 +289,20 @@ fn try_tagged(lw: &mut Lowerer<'_>, locs: &[Loc], hint: &str) -> Result<Option<T
             };
             let docs = [branch, o]
                 .iter()
-                .find_map(|l| lw.cat.get(l).and_then(|v| v.get("description")).and_then(Value::as_str))
+                .find_map(|l| {
+                    lw.cat
+                        .get(l)
+                        .and_then(|v| v.get("description"))
+                        .and_then(Value::as_str)
+                })
                 .map(|d| vec![d.to_owned()])
                 .unwrap_or_default();
-            out.push(DataVariant { rust, wire: Some(wire.clone()), ty, docs });
+            out.push(DataVariant {
+                rust,
+                wire: Some(wire.clone()),
+                ty,
+                docs,
+            });
         }
         return Ok(Some(TypeKind::Tagged { tag, variants: out }));
     }

@@ -21,9 +21,10 @@ fn edges(def: &TypeDef) -> Vec<String> {
     let mut out = Vec::new();
     match &def.kind {
         TypeKind::Struct { fields, .. } => fields.iter().for_each(|f| by_value(&f.ty, &mut out)),
-        TypeKind::Tagged { variants, .. } | TypeKind::Untagged(variants) => {
-            variants.iter().filter_map(|v| v.ty.as_ref()).for_each(|t| by_value(t, &mut out))
-        }
+        TypeKind::Tagged { variants, .. } | TypeKind::Untagged(variants) => variants
+            .iter()
+            .filter_map(|v| v.ty.as_ref())
+            .for_each(|t| by_value(t, &mut out)),
         TypeKind::Alias(t) => by_value(t, &mut out),
         TypeKind::StringEnum(_) => {}
     }
@@ -89,7 +90,8 @@ fn wrap(ty: &mut Ty, scc: usize, component: &HashMap<String, usize>) {
 
 /// Box every by-value reference that closes a cycle.
 pub fn box_recursive(types: &mut BTreeMap<String, TypeDef>) {
-    let graph: BTreeMap<String, Vec<String>> = types.iter().map(|(n, d)| (n.clone(), edges(d))).collect();
+    let graph: BTreeMap<String, Vec<String>> =
+        types.iter().map(|(n, d)| (n.clone(), edges(d))).collect();
     let mut t = Tarjan {
         graph: &graph,
         index: HashMap::new(),
@@ -117,10 +119,13 @@ pub fn box_recursive(types: &mut BTreeMap<String, TypeDef>) {
             continue;
         }
         match &mut def.kind {
-            TypeKind::Struct { fields, .. } => fields.iter_mut().for_each(|f| wrap(&mut f.ty, scc, &component)),
-            TypeKind::Tagged { variants, .. } | TypeKind::Untagged(variants) => {
-                variants.iter_mut().filter_map(|v| v.ty.as_mut()).for_each(|t| wrap(t, scc, &component))
-            }
+            TypeKind::Struct { fields, .. } => fields
+                .iter_mut()
+                .for_each(|f| wrap(&mut f.ty, scc, &component)),
+            TypeKind::Tagged { variants, .. } | TypeKind::Untagged(variants) => variants
+                .iter_mut()
+                .filter_map(|v| v.ty.as_mut())
+                .for_each(|t| wrap(t, scc, &component)),
             TypeKind::Alias(t) => wrap(t, scc, &component),
             TypeKind::StringEnum(_) => {}
         }

@@ -21,16 +21,27 @@ use crate::schema::Loc;
 /// Lower a schema with `enum`.
 pub fn lower_enum(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>) -> Result<Lowered> {
     let at = loc.child("enum");
-    let Some(values) = map.get("enum").and_then(Value::as_array).filter(|a| !a.is_empty()) else {
+    let Some(values) = map
+        .get("enum")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    else {
         return Err(lw.cat.error(&at, "`enum` must be a non-empty array"));
     };
     let (_, type_nullable) = lw.parse_type(loc, map)?;
     let nullable = type_nullable || values.iter().any(Value::is_null);
-    let non_null: Vec<(usize, &Value)> = values.iter().enumerate().filter(|(_, v)| !v.is_null()).collect();
+    let non_null: Vec<(usize, &Value)> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_null())
+        .collect();
     if non_null.iter().all(|(_, v)| v.is_string()) {
         let mut wires = Vec::new();
         for (i, v) in &non_null {
-            wires.push((at.child(&i.to_string()), v.as_str().unwrap_or_default().to_owned()));
+            wires.push((
+                at.child(&i.to_string()),
+                v.as_str().unwrap_or_default().to_owned(),
+            ));
         }
         let docs = variant_docs(map);
         let kind = TypeKind::StringEnum(variants(lw, &wires, &docs)?);
@@ -39,9 +50,16 @@ pub fn lower_enum(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>) -> 
     let ints: Option<Vec<i128>> = non_null.iter().map(|(_, v)| as_int(v)).collect();
     if let Some(ints) = ints {
         let ty = Ty::Int(integer::width(map, Some(&ints)));
-        return Ok(Lowered::Ty(if nullable { Ty::Nullable(Box::new(ty)) } else { ty }));
+        return Ok(Lowered::Ty(if nullable {
+            Ty::Nullable(Box::new(ty))
+        } else {
+            ty
+        }));
     }
-    Err(lw.cat.error(&at, "`enum` values must be all strings or all integers (plus optional null)"))
+    Err(lw.cat.error(
+        &at,
+        "`enum` values must be all strings or all integers (plus optional null)",
+    ))
 }
 
 /// Lower a schema with `const` (and no `$ref`).
@@ -51,10 +69,15 @@ pub fn lower_const(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>) ->
         Value::String(s) => {
             let (types, nullable) = lw.parse_type(loc, map)?;
             if !types.is_empty() && types != ["string"] {
-                return Err(lw.cat.error(&loc.child("const"), "`const` does not match `type`"));
+                return Err(lw
+                    .cat
+                    .error(&loc.child("const"), "`const` does not match `type`"));
             }
             let variants = variants(lw, &[(loc.child("const"), s.clone())], &Default::default())?;
-            return Ok(Lowered::Def { kind: TypeKind::StringEnum(variants), nullable });
+            return Ok(Lowered::Def {
+                kind: TypeKind::StringEnum(variants),
+                nullable,
+            });
         }
         Value::Null => Ty::Unit,
         Value::Bool(_) => Ty::Bool,
@@ -78,16 +101,25 @@ pub fn variants(
     let mut out: Vec<EnumVariant> = Vec::new();
     for (at, wire) in wires {
         if wire.is_empty() {
-            return Err(lw.cat.error(at, "empty string enum values are not supported"));
+            return Err(lw
+                .cat
+                .error(at, "empty string enum values are not supported"));
         }
         let rust = type_name(wire);
         if let Some(other) = out.iter().find(|v| v.rust == rust) {
             return Err(lw.cat.error(
                 at,
-                format!("enum values {:?} and {wire:?} both become variant `{rust}`", other.wire),
+                format!(
+                    "enum values {:?} and {wire:?} both become variant `{rust}`",
+                    other.wire
+                ),
             ));
         }
-        out.push(EnumVariant { rust, wire: wire.clone(), docs: docs.get(wire).cloned().unwrap_or_default() });
+        out.push(EnumVariant {
+            rust,
+            wire: wire.clone(),
+            docs: docs.get(wire).cloned().unwrap_or_default(),
+        });
     }
     Ok(out)
 }
@@ -108,5 +140,7 @@ fn variant_docs(map: &Map<String, Value>) -> std::collections::BTreeMap<String, 
 }
 
 fn as_int(v: &Value) -> Option<i128> {
-    v.as_i64().map(i128::from).or_else(|| v.as_u64().map(i128::from))
+    v.as_i64()
+        .map(i128::from)
+        .or_else(|| v.as_u64().map(i128::from))
 }

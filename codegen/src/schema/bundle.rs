@@ -29,7 +29,10 @@ pub fn bundle(cat: &Catalog, root: &Loc) -> Result<Value> {
         let mut targets = Vec::new();
         let mut first_err = None;
         walk_refs(&value, &resource.pointer, &mut |pointer, reference| {
-            let at = Loc { doc: resource.doc, pointer: pointer.to_owned() };
+            let at = Loc {
+                doc: resource.doc,
+                pointer: pointer.to_owned(),
+            };
             match cat.resolve_ref(&at, reference) {
                 Ok(target) => targets.push(target),
                 Err(e) => {
@@ -73,10 +76,18 @@ pub fn bundle(cat: &Catalog, root: &Loc) -> Result<Value> {
 /// The resource's value with every `$ref` made absolute.
 fn rewritten(cat: &Catalog, resource: &Loc) -> Result<Value> {
     let mut value = cat.get(resource).cloned().unwrap_or(Value::Null);
-    rewrite_refs(&mut value, &resource.pointer, false, &mut |pointer, reference| {
-        let at = Loc { doc: resource.doc, pointer: pointer.to_owned() };
-        let target = cat.resolve_ref(&at, reference)?;
-        Ok(cat.canonical_uri(&target))
-    })?;
+    rewrite_refs(
+        &mut value,
+        &resource.pointer,
+        false,
+        &mut |pointer, reference| {
+            let at = Loc {
+                doc: resource.doc,
+                pointer: pointer.to_owned(),
+            };
+            let target = cat.resolve_ref(&at, reference)?;
+            Ok(cat.canonical_uri(&target))
+        },
+    )?;
     Ok(value)
 }

@@ -153,23 +153,45 @@ impl Catalog {
         let rel = self.relative(path);
         let synthetic = format!("{SYNTHETIC_BASE}{rel}");
         let uri = match value.get("$id") {
-            Some(Value::String(id)) => {
-                uri::resolve(&synthetic, uri::split_fragment(id).0).trim_end_matches('#').to_owned()
-            }
+            Some(Value::String(id)) => uri::resolve(&synthetic, uri::split_fragment(id).0)
+                .trim_end_matches('#')
+                .to_owned(),
             Some(_) => return Err(Error::schema(path, "/$id", "`$id` must be a string")),
             None => synthetic,
         };
         let index = self.docs.len();
-        self.register(&uri, Loc { doc: index, pointer: String::new() }, path, "/$id")?;
+        self.register(
+            &uri,
+            Loc {
+                doc: index,
+                pointer: String::new(),
+            },
+            path,
+            "/$id",
+        )?;
         let mut embedded = Vec::new();
         collect_embedded(&value, "", &uri, &mut embedded);
         for (pointer, id) in &embedded {
-            self.register(id, Loc { doc: index, pointer: pointer.clone() }, path, &format!("{pointer}/$id"))?;
+            self.register(
+                id,
+                Loc {
+                    doc: index,
+                    pointer: pointer.clone(),
+                },
+                path,
+                &format!("{pointer}/$id"),
+            )?;
         }
         embedded.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         self.embedded.push(embedded);
         self.by_fs.insert(canonical, index);
-        self.docs.push(Document { path: path.to_path_buf(), rel, uri, value, text });
+        self.docs.push(Document {
+            path: path.to_path_buf(),
+            rel,
+            uri,
+            value,
+            text,
+        });
         Ok(index)
     }
 
@@ -179,7 +201,11 @@ impl Catalog {
             return Err(Error::schema(
                 path,
                 pointer,
-                format!("duplicate `$id` {uri:?}: already used by {}#{}", other.display(), previous.pointer),
+                format!(
+                    "duplicate `$id` {uri:?}: already used by {}#{}",
+                    other.display(),
+                    previous.pointer
+                ),
             ));
         }
         self.by_uri.insert(uri.to_owned(), loc);
@@ -187,10 +213,14 @@ impl Catalog {
     }
 
     fn relative(&self, path: &Path) -> String {
-        let rel = path.strip_prefix(&self.root_dir).ok().map(Path::to_path_buf).unwrap_or_else(|| {
-            let name = path.file_name().map(PathBuf::from).unwrap_or_default();
-            PathBuf::from("__external__").join(name)
-        });
+        let rel = path
+            .strip_prefix(&self.root_dir)
+            .ok()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| {
+                let name = path.file_name().map(PathBuf::from).unwrap_or_default();
+                PathBuf::from("__external__").join(name)
+            });
         rel.components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
@@ -248,17 +278,30 @@ impl Catalog {
     /// An error at `loc`, with its line and column.
     pub fn error(&self, loc: &Loc, message: impl Into<String>) -> Error {
         let doc = &self.docs[loc.doc];
-        Error::schema(&doc.path, &loc.pointer, message).with_position(locate(&doc.text, &loc.pointer))
+        Error::schema(&doc.path, &loc.pointer, message)
+            .with_position(locate(&doc.text, &loc.pointer))
     }
 
     /// The innermost resource containing `loc`: (resource root location, its URI).
     pub fn resource_of(&self, loc: &Loc) -> (Loc, &str) {
         for (pointer, id) in &self.embedded[loc.doc] {
             if loc.pointer == *pointer || loc.pointer.starts_with(&format!("{pointer}/")) {
-                return (Loc { doc: loc.doc, pointer: pointer.clone() }, id);
+                return (
+                    Loc {
+                        doc: loc.doc,
+                        pointer: pointer.clone(),
+                    },
+                    id,
+                );
             }
         }
-        (Loc { doc: loc.doc, pointer: String::new() }, &self.docs[loc.doc].uri)
+        (
+            Loc {
+                doc: loc.doc,
+                pointer: String::new(),
+            },
+            &self.docs[loc.doc].uri,
+        )
     }
 
     /// Canonical absolute URI of `loc` (`resource-uri#/pointer/inside/resource`).
@@ -287,7 +330,8 @@ impl Catalog {
                     let by_file = (!uri::has_scheme(u))
                         .then(|| {
                             let dir = self.docs[at.doc].path.parent()?;
-                            let path = std::fs::canonicalize(dir.join(uri::percent_decode(u))).ok()?;
+                            let path =
+                                std::fs::canonicalize(dir.join(uri::percent_decode(u))).ok()?;
                             self.by_fs.get(&path).copied()
                         })
                         .flatten();
@@ -316,17 +360,28 @@ impl Catalog {
         }
         let target = Loc {
             doc: target_resource.doc,
-            pointer: format!("{}{}", target_resource.pointer, uri::percent_decode(fragment)),
+            pointer: format!(
+                "{}{}",
+                target_resource.pointer,
+                uri::percent_decode(fragment)
+            ),
         };
         if self.get(&target).is_none() {
-            return Err(self.error(&ref_loc, format!("`$ref` {reference:?} points to nothing: no value at that JSON pointer")));
+            return Err(self.error(
+                &ref_loc,
+                format!("`$ref` {reference:?} points to nothing: no value at that JSON pointer"),
+            ));
         }
         Ok(target)
     }
 
     /// Documents by relative path (sorted), for classification.
     pub fn by_rel(&self) -> BTreeMap<&str, usize> {
-        self.docs.iter().enumerate().map(|(i, d)| (d.rel.as_str(), i)).collect()
+        self.docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.rel.as_str(), i))
+            .collect()
     }
 }
 
@@ -366,7 +421,12 @@ fn walk_refs_inner(value: &Value, pointer: &str, names: bool, f: &mut dyn FnMut(
                     continue;
                 }
                 let child_names = !names && matches!(key.as_str(), "properties" | "$defs");
-                walk_refs_inner(child, &format!("{pointer}/{}", escape_pointer(key)), child_names, f);
+                walk_refs_inner(
+                    child,
+                    &format!("{pointer}/{}", escape_pointer(key)),
+                    child_names,
+                    f,
+                );
             }
         }
         Value::Array(items) => {
@@ -403,7 +463,12 @@ pub fn rewrite_refs(
                     continue;
                 }
                 let child_names = !names && matches!(key.as_str(), "properties" | "$defs");
-                rewrite_refs(child, &format!("{pointer}/{}", escape_pointer(key)), child_names, f)?;
+                rewrite_refs(
+                    child,
+                    &format!("{pointer}/{}", escape_pointer(key)),
+                    child_names,
+                    f,
+                )?;
             }
         }
         Value::Array(items) => {
