@@ -809,9 +809,13 @@ fn summary(
     );
 
     println!();
+    if outage.is_zero() {
+        print!("outage: not simulated (real cluster); ");
+    } else {
+        print!("outage: brokers down {:.1} s; ", outage.as_secs_f64());
+    }
     println!(
-        "outage: brokers down {:.1} s; spooled {} (spool writes {}), drained {}, left in spool {}",
-        outage.as_secs_f64(),
+        "spooled {} (spool writes {}), drained {}, left in spool {}",
         tot[2],
         m.spooled,
         m.drained,
