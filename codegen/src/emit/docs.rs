@@ -65,6 +65,7 @@ pub fn schema_paragraphs(paragraphs: &[String]) -> Vec<String> {
                 "Generated from `",
                 "Deprecated.",
                 "Always `",
+                "The `",
             ]
             .iter()
             .any(|prefix| p.starts_with(prefix));

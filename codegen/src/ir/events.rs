@@ -117,7 +117,17 @@ pub fn lower_standalone(cat: &Catalog) -> Result<Model> {
         pointer: String::new(),
     };
     let mut lw = Lowerer::new(cat);
-    let ty = lw.named(&root)?;
+    // A standalone root is named by `x-rust-name`, else its `title`, else the file stem.
+    let title = cat
+        .get(&root)
+        .filter(|v| v.get("x-rust-name").is_none())
+        .and_then(|v| v.get("title"))
+        .and_then(Value::as_str)
+        .map(type_name);
+    let ty = match title {
+        Some(name) => lw.named_as(&root, &name)?,
+        None => lw.named(&root)?,
+    };
     lower_defs(&mut lw, 0)?;
     let name = match ty {
         Ty::Named(n) => n,

@@ -196,7 +196,12 @@ fn field_docs(lw: &Lowerer<'_>, loc: &Loc, required: bool) -> Vec<String> {
         }
         (Some(t), None) => docs.push(t),
         (None, Some(d)) => docs.push(d),
-        (None, None) => {}
+        (None, None) => {
+            // Every public field gets a doc line, so `#![deny(missing_docs)]` crates compile.
+            let name = loc.pointer.rsplit('/').next().unwrap_or_default();
+            let name = name.replace("~1", "/").replace("~0", "~").replace('`', "'");
+            docs.push(format!("The `{name}` property."));
+        }
     }
     let mut notes = Vec::new();
     if !required && value.get("default").is_some() {
