@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod compat;
+mod generate;
 mod lint;
 mod topics;
 
@@ -18,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Generate Rust from schemas: exactly what build.rs writes (exit 0 ok, 1 schema problem, 2 error).
+    Generate(generate::Args),
     /// Render, check or apply the topic setup of schemas/topics.json.
     Topics(topics::Args),
     /// Compatibility of two schema files (exit 0 compatible, 1 incompatible/unknown, 2 error).
@@ -31,6 +34,7 @@ enum Cmd {
 fn main() {
     let code = match Cli::try_parse() {
         Ok(cli) => match cli.cmd {
+            Cmd::Generate(args) => generate::run(args),
             Cmd::Topics(args) => topics::run(args),
             Cmd::Compat(args) => compat::run(args),
             Cmd::Check(args) => check::run(args),
