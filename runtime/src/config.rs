@@ -70,7 +70,10 @@ impl SecurityProtocol {
         }
     }
     fn uses_sasl(self) -> bool {
-        matches!(self, SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl)
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
     }
 }
 
@@ -270,14 +273,18 @@ impl KafkaConfig {
                 map.insert(k.as_ref().to_owned(), v.as_ref().to_owned());
             }
         }
-        let get = |k: &str| map.get(k).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let get = |k: &str| {
+            map.get(k)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
         let mut cfg = KafkaConfig::new(
             get("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|| "127.0.0.1:9092".to_owned()),
         );
         if let Some(p) = get("KAFKA_SECURITY_PROTOCOL") {
-            cfg.security_protocol = p
-                .parse()
-                .map_err(|e: ConfigError| ConfigError::invalid("KAFKA_SECURITY_PROTOCOL", e.message))?;
+            cfg.security_protocol = p.parse().map_err(|e: ConfigError| {
+                ConfigError::invalid("KAFKA_SECURITY_PROTOCOL", e.message)
+            })?;
         }
         let mechanism = get("KAFKA_SASL_MECHANISM")
             .map(|m| {
@@ -289,13 +296,22 @@ impl KafkaConfig {
         let password = map.get("KAFKA_SASL_PASSWORD").cloned();
         if mechanism.is_some() || username.is_some() || password.is_some() {
             let mechanism = mechanism.ok_or_else(|| {
-                ConfigError::invalid("KAFKA_SASL_MECHANISM", "required when SASL credentials are set")
+                ConfigError::invalid(
+                    "KAFKA_SASL_MECHANISM",
+                    "required when SASL credentials are set",
+                )
             })?;
             let username = username.ok_or_else(|| {
-                ConfigError::invalid("KAFKA_SASL_USERNAME", "required when a SASL mechanism is set")
+                ConfigError::invalid(
+                    "KAFKA_SASL_USERNAME",
+                    "required when a SASL mechanism is set",
+                )
             })?;
             let password = password.ok_or_else(|| {
-                ConfigError::invalid("KAFKA_SASL_PASSWORD", "required when a SASL mechanism is set")
+                ConfigError::invalid(
+                    "KAFKA_SASL_PASSWORD",
+                    "required when a SASL mechanism is set",
+                )
             })?;
             cfg.sasl = Some(SaslCredentials {
                 mechanism,
@@ -407,7 +423,10 @@ mod tests {
         assert_eq!(cfg.security_protocol, SecurityProtocol::SaslSsl);
         assert_eq!(cfg.extra["socket.timeout.ms"].value, "5000");
         let dbg = format!("{cfg:?}");
-        assert!(!dbg.contains("hunter2") && !dbg.contains("topsecret"), "{dbg}");
+        assert!(
+            !dbg.contains("hunter2") && !dbg.contains("topsecret"),
+            "{dbg}"
+        );
         let mut client = rdkafka::ClientConfig::new();
         cfg.apply(&mut client);
         assert_eq!(client.get("sasl.password"), Some("hunter2"));

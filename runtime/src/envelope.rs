@@ -145,10 +145,8 @@ impl RawEnvelope {
                 message: format!("expected a JSON object, found {}", json_type_name(&value)),
             });
         }
-        from_value_with_pointer(value).map_err(|(pointer, message)| DecodeError::NotEnvelope {
-            pointer,
-            message,
-        })
+        from_value_with_pointer(value)
+            .map_err(|(pointer, message)| DecodeError::NotEnvelope { pointer, message })
     }
 
     /// Deserialize the payload into `P`, checking that (`event_type`, `version`) match.
@@ -284,7 +282,10 @@ pub fn redact_serde_message(msg: &str) -> String {
     }
     if msg.starts_with("invalid") || msg.contains('"') || msg.contains('`') {
         // Unknown shape, possibly quoting input: keep only the leading words.
-        let head: String = msg.chars().take_while(|c| *c != '"' && *c != '`' && *c != ':').collect();
+        let head: String = msg
+            .chars()
+            .take_while(|c| *c != '"' && *c != '`' && *c != ':')
+            .collect();
         return head.trim_end().to_owned();
     }
     msg.to_owned()
@@ -326,8 +327,17 @@ mod tests {
 
     #[test]
     fn parse_rejects_non_objects_and_non_json() {
-        assert!(matches!(RawEnvelope::parse(b"[1]"), Err(DecodeError::NotEnvelope { .. })));
-        assert!(matches!(RawEnvelope::parse(b"\xff\xfe"), Err(DecodeError::NotJson { .. })));
-        assert!(matches!(RawEnvelope::parse(b""), Err(DecodeError::NotJson { .. })));
+        assert!(matches!(
+            RawEnvelope::parse(b"[1]"),
+            Err(DecodeError::NotEnvelope { .. })
+        ));
+        assert!(matches!(
+            RawEnvelope::parse(b"\xff\xfe"),
+            Err(DecodeError::NotJson { .. })
+        ));
+        assert!(matches!(
+            RawEnvelope::parse(b""),
+            Err(DecodeError::NotJson { .. })
+        ));
     }
 }

@@ -11,8 +11,8 @@
 //!   `additionalProperties: false`) may already carry undeclared properties of any value;
 //!   `lenient` assumes producers never emit undeclared properties (true for this toolkit's
 //!   generated producers). Explicit map schemas (`additionalProperties: {..}`) and
-//!   `patternProperties` are real under both. Project default: **strict** (see
-//!   `/work/notes/README-compat.md` for the reasoning).
+//!   `patternProperties` are real under both. Project default: **strict** (the README's
+//!   "Compatibility checks" section gives the reasoning).
 //! * Dialects: 2020-12 (default) and draft-07 (`$schema` decides): draft-07 array `items` +
 //!   `additionalItems`, `definitions`, `dependencies`, `$ref` ignoring its siblings.
 //!
