@@ -82,6 +82,36 @@ impl Config {
     }
 
     /// Generate and return the Rust source (prints nothing).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let file = dir.path().join("greeting.json");
+    /// std::fs::write(&file, r#"{
+    ///     "$schema": "https://json-schema.org/draft/2020-12/schema",
+    ///     "$id": "https://example.test/greeting.json",
+    ///     "title": "Greeting",
+    ///     "type": "object",
+    ///     "additionalProperties": false,
+    ///     "required": ["text"],
+    ///     "properties": {
+    ///         "text": {"type": "string", "description": "What to say."},
+    ///         "times": {"type": "integer", "minimum": 1, "maximum": 10}
+    ///     }
+    /// }"#)?;
+    /// let code = pmp_event_codegen::Config::new().schema_file(&file).generate_to_string()?;
+    /// assert!(code.contains("pub struct Greeting"));
+    /// assert!(code.contains("pub text: String"));
+    /// assert!(code.contains("pub times: Option<u8>")); // width from the bounds
+    ///
+    /// // Unsupported input is an error naming the file and the JSON pointer.
+    /// std::fs::write(&file, r#"{"type": "object", "properties": {"a": {"if": {}}}}"#)?;
+    /// let err = pmp_event_codegen::Config::new().schema_file(&file).generate_to_string();
+    /// let message = err.unwrap_err().to_string();
+    /// assert!(message.contains("greeting.json"), "{message}");
+    /// assert!(message.contains("#/properties/a"), "{message}");
+    /// # Ok(()) }
+    /// ```
     pub fn generate_to_string(&self) -> Result<String> {
         let cat = self.load()?;
         self.render(&cat)

@@ -1,7 +1,7 @@
 //! `scripts/bench producer`: the robust producer against plain rdkafka, same events.
 //!
-//! Cases (each sends `BENCH_PRODUCER_EVENTS` events, default 200,000, of about 330 bytes,
-//! and waits until every one is acknowledged):
+//! Cases (each sends `BENCH_PRODUCER_EVENTS` events, default 200,000, of about 400 bytes
+//! as an envelope, and waits until every one is acknowledged):
 //! * `raw`: rdkafka `ThreadedProducer` with pre-serialized envelope bytes, key and the same
 //!   three headers: the baseline.
 //! * `robust_outage`: `RobustProducer`, outage mode, typed payloads, default settings

@@ -261,6 +261,26 @@ impl KafkaConfig {
     }
 
     /// Read settings from `(name, value)` pairs shaped like the environment.
+    ///
+    /// ```
+    /// use pmp_event_runtime::{KafkaConfig, SecurityProtocol};
+    ///
+    /// let cfg = KafkaConfig::from_vars([
+    ///     ("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9093,kafka-2:9093"),
+    ///     ("KAFKA_SECURITY_PROTOCOL", "sasl_ssl"),
+    ///     ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+    ///     ("KAFKA_SASL_USERNAME", "matching-service"),
+    ///     ("KAFKA_SASL_PASSWORD", "hunter2"),
+    ///     ("KAFKA_CONFIG_SOCKET_TIMEOUT_MS", "5000"), // any librdkafka property
+    /// ])?;
+    /// assert_eq!(cfg.security_protocol, SecurityProtocol::SaslSsl);
+    /// assert!(!format!("{cfg:?}").contains("hunter2")); // secrets never in Debug
+    ///
+    /// // A bad value names the variable.
+    /// let err = KafkaConfig::from_vars([("KAFKA_SECURITY_PROTOCOL", "carrier-pigeon")]).unwrap_err();
+    /// assert!(err.to_string().contains("KAFKA_SECURITY_PROTOCOL"));
+    /// # Ok::<(), pmp_event_runtime::ConfigError>(())
+    /// ```
     pub fn from_vars<I, K, V>(vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,

@@ -139,6 +139,22 @@ impl ProducerConfig {
     }
 
     /// Read the configuration from `(name, value)` pairs shaped like the environment.
+    ///
+    /// ```
+    /// use pmp_event_runtime::producer::{Durability, ProducerConfig};
+    ///
+    /// let cfg = ProducerConfig::from_vars("patient-service", [
+    ///     ("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"),
+    ///     ("PMP_PRODUCER_DURABILITY", "write-ahead"),
+    ///     ("PMP_PRODUCER_SPOOL_DIR", "/var/lib/patient-service/spool"),
+    /// ])?;
+    /// assert!(matches!(cfg.durability, Durability::WriteAhead { .. }));
+    /// assert!(cfg.validate_before_send); // the default
+    ///
+    /// let err = ProducerConfig::from_vars("x", [("PMP_PRODUCER_DURABILITY", "yolo")]).unwrap_err();
+    /// assert!(err.to_string().contains("PMP_PRODUCER_DURABILITY"));
+    /// # Ok::<(), pmp_event_runtime::ConfigError>(())
+    /// ```
     pub fn from_vars<I, K, V>(service_name: impl Into<String>, vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
