@@ -146,7 +146,8 @@ mod tests {
         let text = "{\n  \"a\": {\"b~c\": [1, {\"d\": \"x\\\"}\"}]},\n  \"e/f\": 2\n}";
         assert_eq!(locate(text, ""), Some((1, 1)));
         assert_eq!(locate(text, "/a"), Some((2, 3)));
-        assert_eq!(locate(text, "/a/b~0c/1/d"), Some((2, 18)));
+        assert_eq!(locate(text, "/a/b~0c/1"), Some((2, 20)));
+        assert_eq!(locate(text, "/a/b~0c/1/d"), Some((2, 21)));
         assert_eq!(locate(text, "/e~1f"), Some((3, 3)));
         assert_eq!(locate(text, "/missing"), None);
         assert_eq!(locate(text, "/a/b~0c/7"), None);

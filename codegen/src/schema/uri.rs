@@ -144,8 +144,12 @@ mod tests {
     fn resolves_relative_paths_against_ids() {
         let base = "https://pmp.example/schemas/events/patient.created/v1.json";
         assert_eq!(
-            resolve(base, "../../../common/person_name.json"),
+            resolve(base, "../../common/person_name.json"),
             "https://pmp.example/schemas/common/person_name.json"
+        );
+        assert_eq!(
+            resolve(base, "../../../common/person_name.json"),
+            "https://pmp.example/common/person_name.json"
         );
         assert_eq!(
             resolve(base, "v2.json"),
