@@ -261,15 +261,30 @@ fn kafka_setup_runs_the_mounted_generated_script() {
     let (host, mode) = bind_mount(&volumes(setup), "/scripts/create-topics.sh");
     assert_eq!(host, "./docker/kafka/create-topics.sh");
     assert_eq!(mode.as_deref(), Some("ro"));
+    let (template_host, template_mode) =
+        bind_mount(&volumes(setup), "/scripts/service-template-topics.sh");
+    assert_eq!(template_host, "./examples/service-template/create-topics.sh");
+    assert_eq!(template_mode.as_deref(), Some("ro"));
+    // The entrypoint may be a `bash -c "a && b"` string: look at its shell words.
     let mut run = Vec::new();
     for key in ["entrypoint", "command"] {
         if !setup[key].is_null() {
-            run.extend(words(&setup[key], key));
+            for w in words(&setup[key], key) {
+                run.extend(w.split_whitespace().map(str::to_owned));
+            }
         }
     }
+    let position = |script: &str| run.iter().position(|w| w == script);
+    let catalog = position("/scripts/create-topics.sh");
+    let template = position("/scripts/service-template-topics.sh");
     assert!(
-        run.iter().any(|w| w == "/scripts/create-topics.sh"),
-        "kafka-setup must run the script: {run:?}"
+        catalog.is_some() && template.is_some(),
+        "kafka-setup must run both scripts: {run:?}"
+    );
+    assert!(catalog < template, "the catalog's topics come first: {run:?}");
+    assert!(
+        run.iter().any(|w| w == "&&"),
+        "a failing first script must fail the setup: {run:?}"
     );
     assert_eq!(env_str(setup, "KAFKA_BOOTSTRAP_SERVERS"), "kafka:29092");
     assert_eq!(env_str(setup, "KAFKA_TOPICS_CMD"), "kafka-topics");
