@@ -263,7 +263,10 @@ fn kafka_setup_runs_the_mounted_generated_script() {
     assert_eq!(mode.as_deref(), Some("ro"));
     let (template_host, template_mode) =
         bind_mount(&volumes(setup), "/scripts/service-template-topics.sh");
-    assert_eq!(template_host, "./examples/service-template/create-topics.sh");
+    assert_eq!(
+        template_host,
+        "./examples/service-template/create-topics.sh"
+    );
     assert_eq!(template_mode.as_deref(), Some("ro"));
     // The entrypoint may be a `bash -c "a && b"` string: look at its shell words.
     let mut run = Vec::new();
@@ -281,7 +284,10 @@ fn kafka_setup_runs_the_mounted_generated_script() {
         catalog.is_some() && template.is_some(),
         "kafka-setup must run both scripts: {run:?}"
     );
-    assert!(catalog < template, "the catalog's topics come first: {run:?}");
+    assert!(
+        catalog < template,
+        "the catalog's topics come first: {run:?}"
+    );
     assert!(
         run.iter().any(|w| w == "&&"),
         "a failing first script must fail the setup: {run:?}"
