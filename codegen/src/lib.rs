@@ -39,8 +39,5 @@ pub mod topics;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 
-/// Schema compatibility checks (`eventctl compat` / `eventctl check`).
 pub mod compat;
-
-/// Catalog conventions lint (`eventctl lint`).
 pub mod lint;

@@ -10,8 +10,8 @@
 //! | [`string_enum`] | `enum` and `const` |
 //! | [`one_of`] | `oneOf`/`anyOf`: tagged, untagged, nullable, validation-only |
 //! | [`all_of`] | `allOf` of objects (merged) |
-//! | [`array`] | `items`, `uniqueItems` |
-//! | [`format`] | string `format`s |
+//! | [`array`](mod@array) | `items`, `uniqueItems` |
+//! | [`format`](mod@format) | string `format`s |
 //! | [`integer`] | integer widths from bounds |
 //! | [`default`] | `default` values |
 //! | [`name`] | Rust identifiers, keywords, collisions |
