@@ -5,7 +5,9 @@
 //! twenty edits (half of them breaking, so counterexample construction and `jsonschema`
 //! verification are part of the measurement). Each pair is compared at FULL (both
 //! directions) under the strict policy. Prints `case=NAME pairs=N seconds=S` lines; the
-//! `compat_catalog` case runs every version chain of the repository's `schemas/`.
+//! `compat_catalog` case runs every version chain of the repository's `schemas/`. The
+//! baseline, measured in the same run, compiles both schemas of every pair with `jsonschema`;
+//! `ratio_vs_compile` is the checker's time over it.
 
 use pmp_event_codegen::compat::catalog::{check_catalog, read_dir_files};
 use pmp_event_codegen::compat::{compare, DocStore, Level, Policy, Source, Verdict};
@@ -93,9 +95,23 @@ fn load(v: &Value) -> (DocStore, usize) {
 }
 
 fn main() {
-    let pairs: Vec<_> = (0..1000)
-        .map(|i| (load(&base(i)), load(&edit(base(i), i))))
-        .collect();
+    let raw: Vec<(Value, Value)> = (0..1000).map(|i| (base(i), edit(base(i), i))).collect();
+    let pairs: Vec<_> = raw.iter().map(|(o, n)| (load(o), load(n))).collect();
+
+    // Baseline: compiling both schemas of every pair with `jsonschema`, the least any
+    // checker that verifies its verdicts against a validator pays.
+    let start = Instant::now();
+    for (o, n) in &raw {
+        let a = jsonschema::validator_for(o).expect("bench schema compiles");
+        let b = jsonschema::validator_for(n).expect("bench schema compiles");
+        std::hint::black_box((a, b));
+    }
+    let baseline = start.elapsed().as_secs_f64();
+    println!(
+        "case=baseline_jsonschema_compile pairs={} seconds={baseline:.3}",
+        raw.len()
+    );
+
     let start = Instant::now();
     let mut counts = BTreeMap::new();
     for ((so, o), (sn, n)) in &pairs {
@@ -108,7 +124,11 @@ fn main() {
         .get(&format!("{:?}", Verdict::Incompatible))
         .copied()
         .unwrap_or(0);
-    println!("case=compat_full_strict pairs={} seconds={secs:.3} incompatible={incompatible} verdicts={counts:?}", pairs.len());
+    println!(
+        "case=compat_full_strict pairs={} seconds={secs:.3} ratio_vs_compile={:.2} incompatible={incompatible} verdicts={counts:?}",
+        pairs.len(),
+        secs / baseline
+    );
 
     let start = Instant::now();
     for ((so, o), _) in &pairs {
