@@ -236,3 +236,85 @@ async fn handler_for_a_type_outside_the_set_is_refused() {
         "{e}"
     );
 }
+
+/// Partitions are handled concurrently, each in order: while the handler is stuck on a
+/// message of partition 0 (a slow dependency, or retries), messages that arrive on
+/// partition 1 are handled; once partition 0 is released, its messages follow in offset
+/// order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_partition_does_not_hold_back_the_others() {
+    let cluster = cluster(&[(TOPIC_EVENTS, 2)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let kafka = producer(&bootstrap);
+    // Partition 0: ids 1..=5, and the handler blocks on id 1 until released.
+    let p0: Vec<Rec> = (1..=5u32)
+        .map(|id| event(0, "test.created", 1, created(id)).1)
+        .collect();
+    let mut produced = produce(&kafka, TOPIC_EVENTS, &p0).await;
+
+    let handled: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (entered_tx, mut entered_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (h, r) = (handled.clone(), release.clone());
+    let consumer = ConsumerBuilder::<TestEvent>::new(config(&bootstrap, "lanes", &[TOPIC_EVENTS]))
+        .on::<CreatedV1, _, _>(move |e| {
+            let (h, r, entered) = (h.clone(), r.clone(), entered_tx.clone());
+            async move {
+                if e.payload.id == 1 {
+                    let _ = entered.send(());
+                    r.notified().await;
+                }
+                h.lock().unwrap().push(e.payload.id);
+                Ok(())
+            }
+        })
+        .start()
+        .unwrap();
+
+    // Only once partition 0 is stuck do partition 1's messages exist.
+    tokio::time::timeout(Duration::from_secs(60), entered_rx.recv())
+        .await
+        .expect("the handler never got partition 0's first message");
+    let p1: Vec<Rec> = (101..=105u32)
+        .map(|id| event(1, "test.created", 1, created(id)).1)
+        .collect();
+    produced.extend(produce(&kafka, TOPIC_EVENTS, &p1).await);
+    let ends = ends(TOPIC_EVENTS, &produced);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !(101..=105).all(|id| handled.lock().unwrap().contains(&id)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "partition 1 was held back by the stuck partition 0: {:?}",
+            handled.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        handled.lock().unwrap().iter().all(|id| *id > 100),
+        "partition 0 must wait for its first message: {:?}",
+        handled.lock().unwrap()
+    );
+    release.notify_one();
+    wait_for(
+        "offsets committed",
+        Duration::from_secs(60),
+        || consumer.metrics(),
+        |m| covers(&m.committed_offsets, &ends),
+    )
+    .await;
+    let handled = handled.lock().unwrap().clone();
+    let p0: Vec<u32> = handled.iter().copied().filter(|id| *id < 100).collect();
+    let p1: Vec<u32> = handled.iter().copied().filter(|id| *id > 100).collect();
+    assert_eq!(
+        p0,
+        vec![1, 2, 3, 4, 5],
+        "partition 0 in offset order, once each"
+    );
+    assert_eq!(
+        p1,
+        vec![101, 102, 103, 104, 105],
+        "partition 1 in offset order, once each"
+    );
+    consumer.shutdown(Duration::from_secs(10)).await;
+}

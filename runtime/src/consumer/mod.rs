@@ -22,8 +22,10 @@
 //!
 //! `size guard → UTF-8 → envelope → headers agree → (event_type, version) lookup → jsonschema
 //! → serde into the typed payload → handler` (see `pipeline` for the failure class of each
-//! step). Messages are handled one at a time in the order the client delivers them, so
-//! per-partition order holds, including across retries.
+//! step). Each assigned partition gets a lane: a task that handles that partition's
+//! messages strictly in offset order, so per-partition order holds, including across
+//! retries, while different partitions are handled concurrently (a slow handler or a retry
+//! holds back only its own partition).
 //!
 //! # Guarantees
 //!
@@ -264,12 +266,12 @@ impl<E: EventSet> ConsumerBuilder<E> {
             metrics: Arc::clone(&metrics),
             retry: cfg.retry,
             unhandled: cfg.unhandled,
-            dedup: (cfg.dedup_window > 0).then(|| DedupWindow::new(cfg.dedup_window)),
-            stop: stop_rx,
+            dedup: (cfg.dedup_window > 0)
+                .then(|| std::sync::Mutex::new(DedupWindow::new(cfg.dedup_window))),
         };
         let flag = Arc::clone(&running);
         let task = runtime.spawn(async move {
-            worker.run().await;
+            worker.run(stop_rx).await;
             flag.store(false, Ordering::SeqCst);
         });
         Ok(Consumer {
@@ -333,8 +335,9 @@ impl Consumer {
 
     /// Stop consuming, commit stored offsets and close, returning within `deadline`.
     ///
-    /// The message in progress may finish (handler, DLQ publish) during the first half of
-    /// the deadline; after that it is cancelled and its offset stays uncommitted. Commit
+    /// The messages in progress (at most one per partition lane) may finish (handler, DLQ
+    /// publish) during the first half of the deadline; after that they are cancelled and
+    /// their offsets stay uncommitted. Commit
     /// and close get the rest; if the broker is gone they continue on a background thread.
     pub async fn shutdown(mut self, deadline: Duration) -> ShutdownReport {
         let start = Instant::now();
@@ -498,6 +501,12 @@ enum Step {
     Stopped,
 }
 
+/// Messages buffered per partition lane before `recv` waits for that lane. Small on purpose:
+/// after a rebalance, what a lane still holds for a revoked partition is handled again by
+/// the partition's new owner.
+const LANE_CAPACITY: usize = 16;
+
+/// Everything a partition lane needs; shared by all lanes of one consumer.
 struct Worker<E: EventSet> {
     consumer: OffThreadDrop<Arc<StreamConsumer<Context>>>,
     dlq: OffThreadDrop<Arc<DeadLetters>>,
@@ -506,28 +515,92 @@ struct Worker<E: EventSet> {
     metrics: Arc<Metrics>,
     retry: RetryPolicy,
     unhandled: UnhandledPolicy,
-    dedup: Option<DedupWindow>,
-    stop: watch::Receiver<bool>,
+    dedup: Option<std::sync::Mutex<DedupWindow>>,
+}
+
+/// One partition's queue and the task draining it.
+struct Lane {
+    tx: tokio::sync::mpsc::Sender<OwnedMessage>,
 }
 
 impl<E: EventSet> Worker<E> {
-    async fn run(mut self) {
-        let consumer = Arc::clone(self.consumer.get());
+    /// Receives from Kafka and hands each message to its partition's lane. Lanes run
+    /// concurrently, each strictly in offset order, so a slow handler or a retry holds back
+    /// only its own partition. Returns when `stop` is set, after every lane has finished the
+    /// message it was on (lanes live in a `JoinSet`: if this future is dropped, as when
+    /// shutdown's deadline aborts it, the lanes are aborted with it).
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let worker = Arc::new(self);
+        let consumer = Arc::clone(worker.consumer.get());
+        let mut lanes: std::collections::HashMap<(String, i32), Lane> =
+            std::collections::HashMap::new();
+        let mut tasks = tokio::task::JoinSet::new();
         loop {
+            // Reap lanes that ended (a lane only ends on shutdown or when its sender is gone).
+            while tasks.try_join_next().is_some() {}
             let received = tokio::select! {
                 biased;
-                _ = self.stop.wait_for(|s| *s) => break,
+                _ = stop.wait_for(|s| *s) => break,
                 m = consumer.recv() => m.map(|m| m.detach()),
             };
             let msg = match received {
                 Ok(m) => m,
                 Err(e) => {
-                    self.metrics.consume_error();
+                    worker.metrics.consume_error();
                     tracing::warn!(error = %e, "kafka consume error");
                     continue;
                 }
             };
-            match self.process(&msg).await {
+            let key = (msg.topic().to_owned(), msg.partition());
+            let mut msg = Some(msg);
+            while let Some(m) = msg.take() {
+                let lane = lanes.entry(key.clone()).or_insert_with(|| {
+                    let (tx, rx) = tokio::sync::mpsc::channel(LANE_CAPACITY);
+                    tasks.spawn(Arc::clone(&worker).lane(rx, stop.clone()));
+                    Lane { tx }
+                });
+                let sent = tokio::select! {
+                    biased;
+                    _ = stop.wait_for(|s| *s) => break,
+                    r = lane.tx.send(m) => r,
+                };
+                if let Err(tokio::sync::mpsc::error::SendError(m)) = sent {
+                    if *stop.borrow() {
+                        break;
+                    }
+                    // Lanes end only on shutdown, so this is a bug: start a new lane rather
+                    // than stop consuming. The old lane's unfinished messages keep their
+                    // offsets unstored.
+                    tracing::error!(
+                        topic = key.0.as_str(),
+                        partition = key.1,
+                        "partition lane ended unexpectedly; starting a new one"
+                    );
+                    lanes.remove(&key);
+                    msg = Some(m);
+                }
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        drop(lanes);
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Handles one partition's messages in order until shutdown or until the receiver
+    /// closes. Whatever is still queued at shutdown keeps its offset unstored.
+    async fn lane(
+        self: Arc<Self>,
+        mut rx: tokio::sync::mpsc::Receiver<OwnedMessage>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let consumer = Arc::clone(self.consumer.get());
+        while let Some(msg) = rx.recv().await {
+            if *stop.borrow() {
+                break;
+            }
+            match self.process(&msg, &mut stop).await {
                 Step::Done => {
                     match consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
                         Ok(()) => {
@@ -546,13 +619,16 @@ impl<E: EventSet> Worker<E> {
         }
     }
 
-    async fn process(&mut self, msg: &OwnedMessage) -> Step {
+    async fn process(&self, msg: &OwnedMessage, stop: &mut watch::Receiver<bool>) -> Step {
         let decoded = match self.pipeline.decode(msg.payload(), msg.headers()) {
             Ok(d) => d,
-            Err(f) => return self.dead_letter(msg, f).await,
+            Err(f) => return self.dead_letter(msg, f, stop).await,
         };
         let event_id = decoded.raw.event_id;
-        if self.dedup.as_ref().is_some_and(|d| d.contains(&event_id)) {
+        let seen = |d: &std::sync::Mutex<DedupWindow>| {
+            d.lock().map(|w| w.contains(&event_id)).unwrap_or(false)
+        };
+        if self.dedup.as_ref().is_some_and(seen) {
             self.metrics.duplicate();
             return Step::Done;
         }
@@ -570,22 +646,22 @@ impl<E: EventSet> Worker<E> {
                             "",
                             format!("no handler for {} v{}", info.event_type, info.version),
                         );
-                        self.dead_letter(msg, f).await
+                        self.dead_letter(msg, f, stop).await
                     }
                 }
             }
-            Some(Err(e)) => return self.dead_letter(msg, decode_failure(e)).await,
+            Some(Err(e)) => return self.dead_letter(msg, decode_failure(e), stop).await,
             Some(Ok(call)) => call,
         };
-        match handle_with_retries(&call, &self.retry, &mut self.stop, &self.metrics).await {
+        match handle_with_retries(&call, &self.retry, stop, &self.metrics).await {
             Handled::Ok => {
                 self.metrics.processed(info.event_type, info.version);
-                if let Some(d) = &mut self.dedup {
-                    d.insert(event_id);
+                if let Some(Ok(mut window)) = self.dedup.as_ref().map(|d| d.lock()) {
+                    window.insert(event_id);
                 }
                 Step::Done
             }
-            Handled::Failed(f) => self.dead_letter(msg, f).await,
+            Handled::Failed(f) => self.dead_letter(msg, f, stop).await,
             Handled::Stopped => Step::Stopped,
         }
     }
@@ -593,7 +669,12 @@ impl<E: EventSet> Worker<E> {
     /// Publish to the DLQ until acknowledged. The publish itself is not interrupted by
     /// shutdown (a record that reached the DLQ must get its offset stored, or a restart would
     /// dead-letter it twice); waits between attempts are.
-    async fn dead_letter(&mut self, msg: &OwnedMessage, failure: Failure) -> Step {
+    async fn dead_letter(
+        &self,
+        msg: &OwnedMessage,
+        failure: Failure,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Step {
         tracing::warn!(
             topic = msg.topic(),
             partition = msg.partition(),
@@ -621,7 +702,7 @@ impl<E: EventSet> Worker<E> {
                         error = %e,
                         "dead-letter publish failed; offset not committed, retrying"
                     );
-                    if sleep_or_stop(self.retry.backoff(attempt), &mut self.stop).await {
+                    if sleep_or_stop(self.retry.backoff(attempt), stop).await {
                         return Step::Stopped;
                     }
                     attempt = attempt.saturating_add(1);

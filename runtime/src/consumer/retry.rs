@@ -1,10 +1,10 @@
 //! Retrying transient handler errors.
 //!
-//! Messages are handled one at a time, so retrying in place keeps per-partition order: the
-//! next record of the partition is not looked at until this one is handled or dead-lettered.
-//! (It also holds back the other partitions assigned to this consumer; scale out with more
-//! group members when a slow dependency matters.) Waits are `initial * 2^n`, capped, and end
-//! early on shutdown, leaving the offset uncommitted so the message is seen again.
+//! A partition's messages are handled one at a time by its lane, so retrying in place keeps
+//! per-partition order: the next record of the partition is not looked at until this one is
+//! handled or dead-lettered. Other partitions' lanes keep going. Waits are `initial * 2^n`,
+//! capped, and end early on shutdown, leaving the offset uncommitted so the message is seen
+//! again.
 
 use tokio::sync::watch;
 
