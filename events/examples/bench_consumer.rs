@@ -10,7 +10,8 @@
 //! Each case is timed from its first message to its last, so group join is excluded.
 //! Then validation alone per (event type, version), in ns per message.
 //!
-//! `BENCH_MESSAGES` sets the message count (default 100000). The topic has 12 partitions
+//! `BENCH_MESSAGES` sets the message count (default 100000), `BENCH_ROUNDS` the rounds
+//! (default 5; medians are reported). The topic has 12 partitions
 //! because the mock cluster keeps only about 5 MiB per partition.
 
 use std::time::{Duration, Instant};
@@ -214,7 +215,7 @@ async fn main() {
     let rounds: usize = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(5);
     let (mut raws, mut fulls) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         raws.push(raw_consume_parse(&bootstrap, n, round).await);

@@ -55,11 +55,13 @@ mod pipeline;
 mod retry;
 mod validate;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt as _;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -501,10 +503,15 @@ enum Step {
     Stopped,
 }
 
-/// Messages buffered per partition lane before `recv` waits for that lane. Small on purpose:
-/// after a rebalance, what a lane still holds for a revoked partition is handled again by
-/// the partition's new owner.
-const LANE_CAPACITY: usize = 16;
+/// At most this many messages are taken from librdkafka per wake-up: the first is awaited,
+/// the rest are what librdkafka has already fetched. Moving them to the lanes in
+/// per-partition batches costs one task wake-up per batch instead of one per message.
+const MAX_BATCH: usize = 128;
+
+/// Batches buffered per partition lane before receiving waits for that lane. Small on
+/// purpose: after a rebalance, what a lane still holds for a revoked partition is handled
+/// again by the partition's new owner (at most `(LANE_CAPACITY + 1) * MAX_BATCH` messages).
+const LANE_CAPACITY: usize = 2;
 
 /// Everything a partition lane needs; shared by all lanes of one consumer.
 struct Worker<E: EventSet> {
@@ -518,70 +525,84 @@ struct Worker<E: EventSet> {
     dedup: Option<std::sync::Mutex<DedupWindow>>,
 }
 
-/// One partition's queue and the task draining it.
-struct Lane {
-    tx: tokio::sync::mpsc::Sender<OwnedMessage>,
-}
+type Batch = Vec<OwnedMessage>;
+type LaneKey = (String, i32);
 
 impl<E: EventSet> Worker<E> {
-    /// Receives from Kafka and hands each message to its partition's lane. Lanes run
-    /// concurrently, each strictly in offset order, so a slow handler or a retry holds back
-    /// only its own partition. Returns when `stop` is set, after every lane has finished the
-    /// message it was on (lanes live in a `JoinSet`: if this future is dropped, as when
-    /// shutdown's deadline aborts it, the lanes are aborted with it).
+    /// Receives from Kafka and hands the messages to their partitions' lanes: one task per
+    /// partition, each strictly in offset order, all running concurrently, so a slow
+    /// handler or a retry holds back only its own partition. Returns when `stop` is set,
+    /// after every lane has finished the message it was on (lanes live in a `JoinSet`: if
+    /// this future is dropped, as when shutdown's deadline aborts it, the lanes are aborted
+    /// with it).
     async fn run(self, mut stop: watch::Receiver<bool>) {
         let worker = Arc::new(self);
         let consumer = Arc::clone(worker.consumer.get());
-        let mut lanes: std::collections::HashMap<(String, i32), Lane> =
-            std::collections::HashMap::new();
+        let mut lanes: HashMap<LaneKey, tokio::sync::mpsc::Sender<Batch>> = HashMap::new();
         let mut tasks = tokio::task::JoinSet::new();
-        loop {
+        'receive: loop {
             // Reap lanes that ended (a lane only ends on shutdown or when its sender is gone).
             while tasks.try_join_next().is_some() {}
-            let received = tokio::select! {
+            let first = tokio::select! {
                 biased;
                 _ = stop.wait_for(|s| *s) => break,
                 m = consumer.recv() => m.map(|m| m.detach()),
             };
-            let msg = match received {
-                Ok(m) => m,
-                Err(e) => {
-                    worker.metrics.consume_error();
-                    tracing::warn!(error = %e, "kafka consume error");
-                    continue;
-                }
-            };
-            let key = (msg.topic().to_owned(), msg.partition());
-            let mut msg = Some(msg);
-            while let Some(m) = msg.take() {
-                let lane = lanes.entry(key.clone()).or_insert_with(|| {
-                    let (tx, rx) = tokio::sync::mpsc::channel(LANE_CAPACITY);
-                    tasks.spawn(Arc::clone(&worker).lane(rx, stop.clone()));
-                    Lane { tx }
-                });
-                let sent = tokio::select! {
-                    biased;
-                    _ = stop.wait_for(|s| *s) => break,
-                    r = lane.tx.send(m) => r,
-                };
-                if let Err(tokio::sync::mpsc::error::SendError(m)) = sent {
-                    if *stop.borrow() {
-                        break;
-                    }
-                    // Lanes end only on shutdown, so this is a bug: start a new lane rather
-                    // than stop consuming. The old lane's unfinished messages keep their
-                    // offsets unstored.
-                    tracing::error!(
-                        topic = key.0.as_str(),
-                        partition = key.1,
-                        "partition lane ended unexpectedly; starting a new one"
-                    );
-                    lanes.remove(&key);
-                    msg = Some(m);
+            let mut received = vec![first];
+            // `recv` is cancel-safe: a future that is not ready has taken nothing.
+            while received.len() < MAX_BATCH {
+                match consumer.recv().now_or_never() {
+                    Some(m) => received.push(m.map(|m| m.detach())),
+                    None => break,
                 }
             }
-            if *stop.borrow() {
-                break;
+            // Group by partition, keeping each partition's order.
+            let mut batches: Vec<(LaneKey, Batch)> = Vec::new();
+            for m in received {
+                let msg = match m {
+                    Ok(m) => m,
+                    Err(e) => {
+                        worker.metrics.consume_error();
+                        tracing::warn!(error = %e, "kafka consume error");
+                        continue;
+                    }
+                };
+                let same =
+                    |(k, _): &&mut (LaneKey, Batch)| k.1 == msg.partition() && k.0 == msg.topic();
+                match batches.iter_mut().find(same) {
+                    Some((_, batch)) => batch.push(msg),
+                    None => batches.push(((msg.topic().to_owned(), msg.partition()), vec![msg])),
+                }
+            }
+            for (key, batch) in batches {
+                let mut batch = Some(batch);
+                while let Some(b) = batch.take() {
+                    let lane = lanes.entry(key.clone()).or_insert_with(|| {
+                        let (tx, rx) = tokio::sync::mpsc::channel(LANE_CAPACITY);
+                        tasks.spawn(Arc::clone(&worker).lane(rx, stop.clone()));
+                        tx
+                    });
+                    let sent = tokio::select! {
+                        biased;
+                        _ = stop.wait_for(|s| *s) => break 'receive,
+                        r = lane.send(b) => r,
+                    };
+                    if let Err(tokio::sync::mpsc::error::SendError(b)) = sent {
+                        if *stop.borrow() {
+                            break 'receive;
+                        }
+                        // Lanes end only on shutdown, so this is a bug: start a new lane
+                        // rather than stop consuming. The old lane's unfinished messages keep
+                        // their offsets unstored.
+                        tracing::error!(
+                            topic = key.0.as_str(),
+                            partition = key.1,
+                            "partition lane ended unexpectedly; starting a new one"
+                        );
+                        lanes.remove(&key);
+                        batch = Some(b);
+                    }
+                }
             }
         }
         drop(lanes);
@@ -592,29 +613,32 @@ impl<E: EventSet> Worker<E> {
     /// closes. Whatever is still queued at shutdown keeps its offset unstored.
     async fn lane(
         self: Arc<Self>,
-        mut rx: tokio::sync::mpsc::Receiver<OwnedMessage>,
+        mut rx: tokio::sync::mpsc::Receiver<Batch>,
         mut stop: watch::Receiver<bool>,
     ) {
         let consumer = Arc::clone(self.consumer.get());
-        while let Some(msg) = rx.recv().await {
-            if *stop.borrow() {
-                break;
-            }
-            match self.process(&msg, &mut stop).await {
-                Step::Done => {
-                    match consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
-                        Ok(()) => {
-                            self.metrics
-                                .stored(msg.topic(), msg.partition(), msg.offset() + 1)
-                        }
-                        // The partition was revoked meanwhile; its new owner sees the message again.
-                        Err(e) => tracing::debug!(
-                            topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
-                            error = %e, "offset not stored"
-                        ),
-                    }
+        while let Some(batch) = rx.recv().await {
+            for msg in batch {
+                if *stop.borrow() {
+                    return;
                 }
-                Step::Stopped => break,
+                match self.process(&msg, &mut stop).await {
+                    Step::Done => {
+                        match consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
+                            Ok(()) => {
+                                self.metrics
+                                    .stored(msg.topic(), msg.partition(), msg.offset() + 1)
+                            }
+                            // The partition was revoked meanwhile; its new owner sees the
+                            // message again.
+                            Err(e) => tracing::debug!(
+                                topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
+                                error = %e, "offset not stored"
+                            ),
+                        }
+                    }
+                    Step::Stopped => return,
+                }
             }
         }
     }
