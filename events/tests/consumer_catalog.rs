@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use consumer_support::{
-    broker_committed, config, covers, envelope, produce, producer, read_dlq, wait_for, DeadLetter,
-    Rec,
+    broker_committed, config, covers, envelope, produce, producer, read_dlq, wait_committed,
+    wait_for, DeadLetter, Rec,
 };
 use pmp_event_runtime::consumer::{ConsumerBuilder, FailureClass};
 use pmp_event_runtime::{EventSet, SchemaInfo};
@@ -450,13 +450,7 @@ async fn v1_only_and_v1_v2_consumers_share_patient_events() {
         .unwrap();
 
     for c in [&v1_only, &both] {
-        wait_for(
-            "committed",
-            Duration::from_secs(60),
-            || c.metrics(),
-            |m| covers(&m.committed_offsets, &ends),
-        )
-        .await;
+        wait_committed(c, &ends).await;
         assert!(c.is_running());
         assert_eq!(c.metrics().dead_lettered_total(), 0);
     }

@@ -98,13 +98,7 @@ async fn dlq_unavailable_no_commit_retried_then_delivered() {
     let dead = read_dlq(&bootstrap, "test-events.dlq", 1, Duration::from_secs(60)).await;
     assert_eq!(dead[0].class(), "not_json");
     assert_eq!(dead[0].source().2, bad_offset);
-    wait_for(
-        "all committed",
-        Duration::from_secs(60),
-        || consumer.metrics(),
-        |m| covers(&m.committed_offsets, &ends),
-    )
-    .await;
+    wait_committed(&consumer, &ends).await;
     assert_eq!(*handled.lock().unwrap(), vec![1, 3]);
     let m = consumer.metrics();
     assert_eq!(m.dead_lettered_total(), 1);

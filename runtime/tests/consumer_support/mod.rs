@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use pmp_event_runtime::consumer::{ConsumerConfig, ConsumerMetrics, RetryPolicy};
+use pmp_event_runtime::consumer::{Consumer, ConsumerConfig, RetryPolicy};
 use pmp_event_runtime::{
     DecodeError, Envelope, EventKind, EventPayload, EventSet, KafkaConfig, RawEnvelope, SchemaInfo,
 };
@@ -359,24 +359,36 @@ pub async fn read_dlq(bootstrap: &str, topic: &str, n: usize, limit: Duration) -
     out
 }
 
-/// Poll `f` until it holds; panics with the last metrics after `limit` (stuck, not slow).
-pub async fn wait_for(
+/// Poll `f` over `state()` until it holds; panics with the last state after `limit`
+/// (stuck, not slow).
+pub async fn wait_for<T: std::fmt::Debug>(
     what: &str,
     limit: Duration,
-    metrics: impl Fn() -> ConsumerMetrics,
-    f: impl Fn(&ConsumerMetrics) -> bool,
+    state: impl Fn() -> T,
+    f: impl Fn(&T) -> bool,
 ) {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let m = metrics();
+        let m = state();
         if f(&m) {
             return;
         }
         if tokio::time::Instant::now() > deadline {
-            panic!("gave up waiting for {what}; metrics: {m:#?}");
+            panic!("gave up waiting for {what}; state: {m:#?}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits (up to 60 s) until the consumer's committed offsets cover `ends`.
+pub async fn wait_committed(consumer: &Consumer, ends: &BTreeMap<(String, i32), i64>) {
+    wait_for(
+        "offsets committed",
+        Duration::from_secs(60),
+        || consumer.metrics(),
+        |m| covers(&m.committed_offsets, ends),
+    )
+    .await;
 }
 
 /// Next offset per partition after the produced records.
