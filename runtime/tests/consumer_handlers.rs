@@ -234,8 +234,10 @@ async fn a_stuck_partition_does_not_hold_back_the_others() {
     let cluster = cluster(&[(TOPIC_EVENTS, 2)]);
     let bootstrap = cluster.bootstrap_servers();
     let kafka = producer(&bootstrap);
-    // Partition 0: ids 1..=5, and the handler blocks on id 1 until released.
-    let p0: Vec<Rec> = (1..=5u32)
+    // Partition 0: ids 1..=1000, and the handler blocks on id 1 until released. That is
+    // more than its lane buffers, so the lane fills up and partition 0 must be paused
+    // rather than stall receiving for partition 1.
+    let p0: Vec<Rec> = (1..=1000u32)
         .map(|id| event(0, "test.created", 1, created(id)).1)
         .collect();
     let mut produced = produce(&kafka, TOPIC_EVENTS, &p0).await;
@@ -263,7 +265,7 @@ async fn a_stuck_partition_does_not_hold_back_the_others() {
     tokio::time::timeout(Duration::from_secs(60), entered_rx.recv())
         .await
         .expect("the handler never got partition 0's first message");
-    let p1: Vec<Rec> = (101..=105u32)
+    let p1: Vec<Rec> = (5001..=5005u32)
         .map(|id| event(1, "test.created", 1, created(id)).1)
         .collect();
     produced.extend(produce(&kafka, TOPIC_EVENTS, &p1).await);
@@ -273,27 +275,27 @@ async fn a_stuck_partition_does_not_hold_back_the_others() {
         "partition 1 handled while partition 0 is stuck (not held back by it)",
         Duration::from_secs(60),
         || handled.lock().unwrap().clone(),
-        |h| (101..=105).all(|id| h.contains(&id)),
+        |h| (5001..=5005).all(|id| h.contains(&id)),
     )
     .await;
     assert!(
-        handled.lock().unwrap().iter().all(|id| *id > 100),
+        handled.lock().unwrap().iter().all(|id| *id > 5000),
         "partition 0 must wait for its first message: {:?}",
         handled.lock().unwrap()
     );
     release.notify_one();
     wait_committed(&consumer, &ends).await;
     let handled = handled.lock().unwrap().clone();
-    let p0: Vec<u32> = handled.iter().copied().filter(|id| *id < 100).collect();
-    let p1: Vec<u32> = handled.iter().copied().filter(|id| *id > 100).collect();
+    let p0: Vec<u32> = handled.iter().copied().filter(|id| *id < 5000).collect();
+    let p1: Vec<u32> = handled.iter().copied().filter(|id| *id > 5000).collect();
     assert_eq!(
         p0,
-        vec![1, 2, 3, 4, 5],
+        (1..=1000).collect::<Vec<u32>>(),
         "partition 0 in offset order, once each"
     );
     assert_eq!(
         p1,
-        vec![101, 102, 103, 104, 105],
+        vec![5001, 5002, 5003, 5004, 5005],
         "partition 1 in offset order, once each"
     );
     consumer.shutdown(Duration::from_secs(10)).await;

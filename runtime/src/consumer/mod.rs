@@ -508,10 +508,15 @@ enum Step {
 /// per-partition batches costs one task wake-up per batch instead of one per message.
 const MAX_BATCH: usize = 128;
 
-/// Batches buffered per partition lane before receiving waits for that lane. Small on
-/// purpose: after a rebalance, what a lane still holds for a revoked partition is handled
-/// again by the partition's new owner (at most `(LANE_CAPACITY + 1) * MAX_BATCH` messages).
+/// Batches buffered per partition lane. Small on purpose: after a rebalance, what a lane
+/// still holds for a revoked partition is handled again by the partition's new owner.
 const LANE_CAPACITY: usize = 2;
+
+/// How long receiving waits for a full lane before calling it stuck: its batch is then held
+/// and its partition paused in librdkafka (resumed once the lane takes the batch), so the
+/// other partitions keep flowing. Short waits are ordinary back-pressure; pausing drops
+/// librdkafka's prefetched messages, so it is kept for lanes that are really stuck.
+const STUCK_AFTER: Duration = Duration::from_millis(200);
 
 /// Everything a partition lane needs; shared by all lanes of one consumer.
 struct Worker<E: EventSet> {
@@ -528,24 +533,114 @@ struct Worker<E: EventSet> {
 type Batch = Vec<OwnedMessage>;
 type LaneKey = (String, i32);
 
+/// What [`Dispatch::offer`] did with a batch.
+enum Offered {
+    Queued,
+    /// The lane's task is gone (it only ends on shutdown).
+    LaneGone(Batch),
+}
+
+/// The receiving side's view of the lanes: their senders, and per stuck (paused) lane the
+/// messages it could not take yet.
+struct Dispatch {
+    lanes: HashMap<LaneKey, tokio::sync::mpsc::Sender<Batch>>,
+    held: HashMap<LaneKey, Batch>,
+}
+
+impl Dispatch {
+    /// Queue `batch` on its lane, waiting up to `STUCK_AFTER` for room. A lane still full
+    /// then gets its partition paused and the batch held; later messages for a partition
+    /// with held messages join them, so order holds.
+    async fn offer(
+        &mut self,
+        consumer: &StreamConsumer<Context>,
+        key: &LaneKey,
+        batch: Batch,
+    ) -> Offered {
+        if let Some(held) = self.held.get_mut(key) {
+            held.extend(batch);
+            return Offered::Queued;
+        }
+        let Some(lane) = self.lanes.get(key) else {
+            return Offered::LaneGone(batch);
+        };
+        match tokio::time::timeout(STUCK_AFTER, lane.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(batch);
+                Offered::Queued
+            }
+            Ok(Err(_closed)) => Offered::LaneGone(batch),
+            Err(_stuck) => {
+                set_paused(consumer, key, true);
+                self.held.insert(key.clone(), batch);
+                Offered::Queued
+            }
+        }
+    }
+
+    /// Hand held messages to lanes that have room again, resuming their partitions.
+    fn release(&mut self, consumer: &StreamConsumer<Context>) {
+        let keys: Vec<LaneKey> = self.held.keys().cloned().collect();
+        for key in keys {
+            let (Some(lane), Some(batch)) = (self.lanes.get(&key), self.held.remove(&key)) else {
+                continue;
+            };
+            match lane.try_send(batch) {
+                Ok(()) => set_paused(consumer, &key, false),
+                Err(e) => {
+                    self.held.insert(key, e.into_inner());
+                }
+            }
+        }
+    }
+}
+
+/// Pause or resume fetching one partition. Failing only means the partition is no longer
+/// assigned to this member (a rebalance): nothing to do then.
+fn set_paused(consumer: &StreamConsumer<Context>, (topic, partition): &LaneKey, pause: bool) {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, *partition);
+    let result = if pause {
+        consumer.pause(&tpl)
+    } else {
+        consumer.resume(&tpl)
+    };
+    if let Err(e) = result {
+        tracing::debug!(topic = topic.as_str(), partition, pause, error = %e, "pause/resume failed");
+    }
+}
+
 impl<E: EventSet> Worker<E> {
     /// Receives from Kafka and hands the messages to their partitions' lanes: one task per
     /// partition, each strictly in offset order, all running concurrently, so a slow
-    /// handler or a retry holds back only its own partition. Returns when `stop` is set,
-    /// after every lane has finished the message it was on (lanes live in a `JoinSet`: if
-    /// this future is dropped, as when shutdown's deadline aborts it, the lanes are aborted
-    /// with it).
+    /// handler or a retry holds back only its own partition (a lane full for
+    /// `STUCK_AFTER` gets its partition paused instead of stalling the others). Returns when `stop` is
+    /// set, after every lane has finished the message it was on (lanes live in a `JoinSet`:
+    /// if this future is dropped, as when shutdown's deadline aborts it, the lanes are
+    /// aborted with it).
     async fn run(self, mut stop: watch::Receiver<bool>) {
         let worker = Arc::new(self);
         let consumer = Arc::clone(worker.consumer.get());
-        let mut lanes: HashMap<LaneKey, tokio::sync::mpsc::Sender<Batch>> = HashMap::new();
+        let progress = Arc::new(tokio::sync::Notify::new());
+        let mut dispatch = Dispatch {
+            lanes: HashMap::new(),
+            held: HashMap::new(),
+        };
         let mut tasks = tokio::task::JoinSet::new();
-        'receive: loop {
-            // Reap lanes that ended (a lane only ends on shutdown or when its sender is gone).
-            while tasks.try_join_next().is_some() {}
+        let lane_stop = stop.clone();
+        let spawn_lane = |tasks: &mut tokio::task::JoinSet<()>| {
+            let (tx, rx) = tokio::sync::mpsc::channel(LANE_CAPACITY);
+            tasks.spawn(Arc::clone(&worker).lane(rx, Arc::clone(&progress), lane_stop.clone()));
+            tx
+        };
+        loop {
             let first = tokio::select! {
                 biased;
                 _ = stop.wait_for(|s| *s) => break,
+                _ = progress.notified(), if !dispatch.held.is_empty() => {
+                    dispatch.release(&consumer);
+                    continue;
+                }
                 m = consumer.recv() => m.map(|m| m.detach()),
             };
             let mut received = vec![first];
@@ -575,37 +670,27 @@ impl<E: EventSet> Worker<E> {
                 }
             }
             for (key, batch) in batches {
-                let mut batch = Some(batch);
-                while let Some(b) = batch.take() {
-                    let lane = lanes.entry(key.clone()).or_insert_with(|| {
-                        let (tx, rx) = tokio::sync::mpsc::channel(LANE_CAPACITY);
-                        tasks.spawn(Arc::clone(&worker).lane(rx, stop.clone()));
-                        tx
-                    });
-                    let sent = tokio::select! {
-                        biased;
-                        _ = stop.wait_for(|s| *s) => break 'receive,
-                        r = lane.send(b) => r,
-                    };
-                    if let Err(tokio::sync::mpsc::error::SendError(b)) = sent {
-                        if *stop.borrow() {
-                            break 'receive;
-                        }
-                        // Lanes end only on shutdown, so this is a bug: start a new lane
-                        // rather than stop consuming. The old lane's unfinished messages keep
-                        // their offsets unstored.
-                        tracing::error!(
-                            topic = key.0.as_str(),
-                            partition = key.1,
-                            "partition lane ended unexpectedly; starting a new one"
-                        );
-                        lanes.remove(&key);
-                        batch = Some(b);
+                if !dispatch.lanes.contains_key(&key) {
+                    dispatch.lanes.insert(key.clone(), spawn_lane(&mut tasks));
+                }
+                if let Offered::LaneGone(batch) = dispatch.offer(&consumer, &key, batch).await {
+                    if *stop.borrow() {
+                        break;
                     }
+                    // Lanes end only on shutdown, so this is a bug: start a new lane rather
+                    // than stop consuming. The old lane's unfinished messages keep their
+                    // offsets unstored.
+                    tracing::error!(
+                        topic = key.0.as_str(),
+                        partition = key.1,
+                        "partition lane ended unexpectedly; starting a new one"
+                    );
+                    dispatch.lanes.insert(key.clone(), spawn_lane(&mut tasks));
+                    dispatch.offer(&consumer, &key, batch).await;
                 }
             }
         }
-        drop(lanes);
+        drop(dispatch);
         while tasks.join_next().await.is_some() {}
     }
 
@@ -614,10 +699,13 @@ impl<E: EventSet> Worker<E> {
     async fn lane(
         self: Arc<Self>,
         mut rx: tokio::sync::mpsc::Receiver<Batch>,
+        progress: Arc<tokio::sync::Notify>,
         mut stop: watch::Receiver<bool>,
     ) {
         let consumer = Arc::clone(self.consumer.get());
         while let Some(batch) = rx.recv().await {
+            // Room in this lane again: a batch held for it may go now.
+            progress.notify_one();
             for msg in batch {
                 if *stop.borrow() {
                     return;
