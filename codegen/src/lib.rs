@@ -34,6 +34,7 @@ pub mod emit;
 pub mod error;
 pub mod ir;
 pub mod schema;
+pub mod services;
 pub mod topics;
 
 pub use config::Config;

@@ -20,6 +20,7 @@
 //! | `pii-unmarked` | error | a property whose name looks like personal data ([`PII_TOKENS`]; `*_id` excluded) has no `x-pii` (`"x-pii": false` records a deliberate decision) |
 //!
 //! Messages name files, pointers and property names only; examples and defaults are not shown.
+//! The service map (`services.json`) has its own rules ([`services`]).
 
 use crate::compat::catalog::DEFAULT_LEVEL;
 use crate::compat::source_map::{escape, SourceMap};
@@ -28,6 +29,8 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+pub mod services;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -153,7 +156,7 @@ pub fn lint_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<LintFind
             }
         };
         cx.map = SourceMap::build(text);
-        if rel == Path::new("topics.json") {
+        if rel == Path::new("topics.json") || rel == Path::new("services.json") {
             continue;
         }
         let parts: Vec<String> = rel
@@ -310,6 +313,7 @@ pub fn lint_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<LintFind
         }
         walk(&value, "", level, &mut cx);
     }
+    services::lint_services(dir, files, &mut out);
     out.sort_by(|a, b| (&a.file, a.line, a.col, a.rule).cmp(&(&b.file, b.line, b.col, b.rule)));
     out
 }
