@@ -4,8 +4,10 @@
 
 use clap::{Parser, Subcommand};
 
+mod asyncapi;
 mod check;
 mod compat;
+mod docs;
 mod generate;
 mod lint;
 mod topics;
@@ -29,6 +31,10 @@ enum Cmd {
     Check(check::Args),
     /// Lint the catalog's conventions (naming, $id, titles, topics, keys, x-pii, open objects).
     Lint(lint::Args),
+    /// Write the catalog as an AsyncAPI 3.0 document (YAML or JSON).
+    Asyncapi(asyncapi::Args),
+    /// Write the static HTML event catalog (opens from file://).
+    Docs(docs::Args),
 }
 
 fn main() {
@@ -39,6 +45,8 @@ fn main() {
             Cmd::Compat(args) => compat::run(args),
             Cmd::Check(args) => check::run(args),
             Cmd::Lint(args) => lint::run(args),
+            Cmd::Asyncapi(args) => asyncapi::run(args),
+            Cmd::Docs(args) => docs::run(args),
         },
         Err(e) => {
             let _ = e.print();
