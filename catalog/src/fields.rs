@@ -330,9 +330,6 @@ fn constraints(s: &Value) -> Vec<String> {
     if let Some(p) = s.get("pattern").and_then(Value::as_str) {
         out.push(format!("pattern {p}"));
     }
-    if let Some(f) = s.get("format").and_then(Value::as_str) {
-        out.push(format!("format {f}"));
-    }
     if let Some(d) = s.get("default") {
         out.push(format!("default {d}"));
     }
