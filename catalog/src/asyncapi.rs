@@ -111,7 +111,11 @@ pub fn asyncapi(catalog: &EventCatalog) -> AsyncApiDocument {
                 if refs.is_empty() {
                     continue;
                 }
-                let verb = if action == "send" { "sends" } else { "receives" };
+                let verb = if action == "send" {
+                    "sends"
+                } else {
+                    "receives"
+                };
                 operations.insert(
                     format!("{}_{action}_{}", s.name, t.name),
                     json!({
@@ -184,7 +188,11 @@ fn component_name(uri: &str) -> String {
 /// The bundled schema's resource `value` as a component: `$schema`/`$id`/`$defs` dropped,
 /// `$ref`s rewritten to `#/components/schemas/...`.
 fn component_schema(value: &Value, self_name: &str) -> Value {
-    let self_uri = value.get("$id").and_then(Value::as_str).unwrap_or("").to_owned();
+    let self_uri = value
+        .get("$id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let mut v = value.clone();
     if let Value::Object(o) = &mut v {
         o.remove("$schema");
@@ -214,7 +222,9 @@ fn rewrite_refs(v: &mut Value, self_uri: &str, self_name: &str) {
                 }
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| rewrite_refs(x, self_uri, self_name)),
+        Value::Array(a) => a
+            .iter_mut()
+            .for_each(|x| rewrite_refs(x, self_uri, self_name)),
         _ => {}
     }
 }
@@ -269,7 +279,10 @@ fn envelope_payload(catalog: &EventCatalog, e: &EventVersion) -> Value {
         o.insert("title".into(), json!(format!("{} envelope", e.title)));
         o.insert(
             "description".into(),
-            json!(format!("Kafka record value of `{}` v{}: the envelope with the payload.", e.event_type, e.version)),
+            json!(format!(
+                "Kafka record value of `{}` v{}: the envelope with the payload.",
+                e.event_type, e.version
+            )),
         );
         if let Some(Value::Object(props)) = o.get_mut("properties") {
             props.insert(
@@ -383,9 +396,15 @@ mod tests {
             "$defs": {"https://x.test/schemas/common/n.json": {"type": "string"}}
         });
         let c = component_schema(&bundle, "a.b.v1");
-        assert_eq!(c["properties"]["n"]["$ref"], "#/components/schemas/common.n");
+        assert_eq!(
+            c["properties"]["n"]["$ref"],
+            "#/components/schemas/common.n"
+        );
         assert_eq!(c["properties"]["n"]["x-pii"], true);
-        assert_eq!(c["properties"]["s"]["$ref"], "#/components/schemas/a.b.v1/properties/n");
+        assert_eq!(
+            c["properties"]["s"]["$ref"],
+            "#/components/schemas/a.b.v1/properties/n"
+        );
         assert_eq!(c["properties"]["e"]["const"]["$ref"], "not a ref");
         assert!(c.get("$defs").is_none() && c.get("$schema").is_none());
     }

@@ -169,7 +169,11 @@ fn readable_path(pointer: &str) -> String {
         }
         i += 1;
     }
-    let path = if path.is_empty() { "(root)".to_owned() } else { path };
+    let path = if path.is_empty() {
+        "(root)".to_owned()
+    } else {
+        path
+    };
     match keyword {
         Some(k) => format!("{path} ({k})"),
         None => path,
@@ -197,10 +201,22 @@ mod tests {
     fn kinds_follow_rule_and_direction() {
         use Direction::*;
         let c = Verdict::Incompatible;
-        assert_eq!(kind_of("property-added-closed", Forward, c), ChangeKind::Added);
-        assert_eq!(kind_of("enum-value-removed", Backward, c), ChangeKind::Removed);
+        assert_eq!(
+            kind_of("property-added-closed", Forward, c),
+            ChangeKind::Added
+        );
+        assert_eq!(
+            kind_of("enum-value-removed", Backward, c),
+            ChangeKind::Removed
+        );
         assert_eq!(kind_of("required-added", Backward, c), ChangeKind::Narrowed);
-        assert_eq!(kind_of("maximum-increased", Forward, c), ChangeKind::Widened);
-        assert_eq!(kind_of("pattern-changed", Backward, Verdict::Unknown), ChangeKind::Unknown);
+        assert_eq!(
+            kind_of("maximum-increased", Forward, c),
+            ChangeKind::Widened
+        );
+        assert_eq!(
+            kind_of("pattern-changed", Backward, Verdict::Unknown),
+            ChangeKind::Unknown
+        );
     }
 }

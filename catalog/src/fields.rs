@@ -82,7 +82,10 @@ impl Resolver<'_> {
     fn deref(&self, node: &Value, seen: &mut Vec<String>) -> Value {
         let mut current = node.clone();
         for _ in 0..16 {
-            let Some(reference) = current.get("$ref").and_then(Value::as_str).map(str::to_owned)
+            let Some(reference) = current
+                .get("$ref")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
             else {
                 break;
             };
@@ -162,7 +165,14 @@ impl Walker<'_, '_> {
                     let mut seen_b = seen.clone();
                     let b = self.res.deref(b, &mut seen_b);
                     let label = discriminator(&b).unwrap_or_else(|| i.to_string());
-                    self.object(&b, &format!("{prefix}[{label}]"), depth, pii, None, &mut seen_b);
+                    self.object(
+                        &b,
+                        &format!("{prefix}[{label}]"),
+                        depth,
+                        pii,
+                        None,
+                        &mut seen_b,
+                    );
                 }
             }
         }
@@ -300,7 +310,9 @@ fn discriminator(branch: &Value) -> Option<String> {
 fn constraints(s: &Value) -> Vec<String> {
     let num = |k: &str| s.get(k).filter(|v| v.is_number()).map(Value::to_string);
     let mut out = Vec::new();
-    let range = |lo: Option<String>, hi: Option<String>, what: &str, out: &mut Vec<String>| match (lo, hi) {
+    let range = |lo: Option<String>, hi: Option<String>, what: &str, out: &mut Vec<String>| match (
+        lo, hi,
+    ) {
         (Some(a), Some(b)) => out.push(format!("{what} {a}..{b}")),
         (Some(a), None) => out.push(format!("{what} >= {a}")),
         (None, Some(b)) => out.push(format!("{what} <= {b}")),
@@ -323,7 +335,12 @@ fn constraints(s: &Value) -> Vec<String> {
         out.push(format!("multiple of {m}"));
     }
     range(num("minItems"), num("maxItems"), "items", &mut out);
-    range(num("minProperties"), num("maxProperties"), "properties", &mut out);
+    range(
+        num("minProperties"),
+        num("maxProperties"),
+        "properties",
+        &mut out,
+    );
     if s.get("uniqueItems") == Some(&Value::Bool(true)) {
         out.push("unique items".into());
     }

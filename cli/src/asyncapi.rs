@@ -63,7 +63,11 @@ pub fn run(args: Args) -> i32 {
         Some(path) => match std::fs::write(path, text) {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("eventctl asyncapi: {}: cannot write: {}", path.display(), e.kind());
+                eprintln!(
+                    "eventctl asyncapi: {}: cannot write: {}",
+                    path.display(),
+                    e.kind()
+                );
                 2
             }
         },

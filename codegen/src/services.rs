@@ -114,8 +114,11 @@ impl ServiceMap {
                 ),
             )
         })?;
-        let obj = root.as_object().ok_or_else(|| err("", "must be an object"))?;
-        only_keys(obj, "", &["$schema", "$id", "description", "services"]).map_err(|(p, m)| err(&p, &m))?;
+        let obj = root
+            .as_object()
+            .ok_or_else(|| err("", "must be an object"))?;
+        only_keys(obj, "", &["$schema", "$id", "description", "services"])
+            .map_err(|(p, m)| err(&p, &m))?;
         let list = obj
             .get("services")
             .ok_or_else(|| err("/services", "is required"))?
@@ -150,7 +153,8 @@ impl ServiceMap {
                 Some(Value::String(d)) => Some(d.clone()),
                 Some(_) => return Err(err(&format!("{at}/description"), "must be a string")),
             };
-            let sends = event_list(s.get("sends"), &format!("{at}/sends")).map_err(|(p, m)| err(&p, &m))?;
+            let sends =
+                event_list(s.get("sends"), &format!("{at}/sends")).map_err(|(p, m)| err(&p, &m))?;
             let receives = event_list(s.get("receives"), &format!("{at}/receives"))
                 .map_err(|(p, m)| err(&p, &m))?;
             services.push(Service {
@@ -278,9 +282,11 @@ mod tests {
 
     #[test]
     fn parses_and_answers_senders_and_receivers() {
-        let m = parse(r#"{"services": [
+        let m = parse(
+            r#"{"services": [
             {"name": "a-service", "sends": ["x.created"], "receives": ["y.done"]},
-            {"name": "b", "description": "B.", "receives": ["x.created"]}]}"#)
+            {"name": "b", "description": "B.", "receives": ["x.created"]}]}"#,
+        )
         .unwrap();
         assert_eq!(m.senders("x.created")[0].name, "a-service");
         assert_eq!(m.receivers("x.created")[0].name, "b");
@@ -291,10 +297,18 @@ mod tests {
         assert_eq!(findings[0].rule, "service-event-unknown");
         assert_eq!(findings[0].pointer, "/services/0/receives/0");
         let known: BTreeSet<String> = ["x.created".into(), "y.done".into(), "z.new".into()].into();
-        let rules: Vec<_> = m.check(&known).iter().map(|f| (f.rule, f.message.clone())).collect();
+        let rules: Vec<_> = m
+            .check(&known)
+            .iter()
+            .map(|f| (f.rule, f.message.clone()))
+            .collect();
         assert_eq!(rules.len(), 2, "{rules:?}");
-        assert!(rules.iter().any(|(r, m)| *r == "event-sender-missing" && m.contains("`y.done`")));
-        assert!(rules.iter().any(|(r, m)| *r == "event-sender-missing" && m.contains("`z.new`")));
+        assert!(rules
+            .iter()
+            .any(|(r, m)| *r == "event-sender-missing" && m.contains("`y.done`")));
+        assert!(rules
+            .iter()
+            .any(|(r, m)| *r == "event-sender-missing" && m.contains("`z.new`")));
     }
 
     #[test]
@@ -303,13 +317,34 @@ mod tests {
             ("[]", ""),
             (r#"{"servics": []}"#, "/servics"),
             (r#"{}"#, "/services"),
-            (r#"{"services": [{"name": "Bad Name"}]}"#, "/services/0/name"),
-            (r#"{"services": [{"name": "a"}, {"name": "a"}]}"#, "/services/1/name"),
-            (r#"{"services": [{"name": "a", "send": []}]}"#, "/services/0/send"),
-            (r#"{"services": [{"name": "a", "sends": ["x.y", 3]}]}"#, "/services/0/sends/1"),
-            (r#"{"services": [{"name": "a", "receives": ["x.y", "x.y"]}]}"#, "/services/0/receives/1"),
-            (r#"{"services": [{"name": "a", "sends": "x.y"}]}"#, "/services/0/sends"),
-            (r#"{"services": [{"name": "a", "sends": ["nodot"]}]}"#, "/services/0/sends/0"),
+            (
+                r#"{"services": [{"name": "Bad Name"}]}"#,
+                "/services/0/name",
+            ),
+            (
+                r#"{"services": [{"name": "a"}, {"name": "a"}]}"#,
+                "/services/1/name",
+            ),
+            (
+                r#"{"services": [{"name": "a", "send": []}]}"#,
+                "/services/0/send",
+            ),
+            (
+                r#"{"services": [{"name": "a", "sends": ["x.y", 3]}]}"#,
+                "/services/0/sends/1",
+            ),
+            (
+                r#"{"services": [{"name": "a", "receives": ["x.y", "x.y"]}]}"#,
+                "/services/0/receives/1",
+            ),
+            (
+                r#"{"services": [{"name": "a", "sends": "x.y"}]}"#,
+                "/services/0/sends",
+            ),
+            (
+                r#"{"services": [{"name": "a", "sends": ["nodot"]}]}"#,
+                "/services/0/sends/0",
+            ),
         ];
         for (text, pointer) in cases {
             let e = parse(text).expect_err(text);

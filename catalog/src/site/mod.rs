@@ -92,7 +92,8 @@ fn environment() -> Result<Environment<'static>, CatalogError> {
         ("event.html", include_str!("templates/event.html")),
         ("topic.html", include_str!("templates/topic.html")),
     ] {
-        env.add_template(name, text).map_err(|e| render_err(name, &e))?;
+        env.add_template(name, text)
+            .map_err(|e| render_err(name, &e))?;
     }
     Ok(env)
 }
@@ -166,7 +167,11 @@ fn entries(catalog: &EventCatalog) -> Vec<Entry> {
                 latest.topic,
                 senders.join(" "),
                 receivers.join(" "),
-                fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(" ")
+                fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )
             .to_lowercase();
             Some(Entry {
@@ -300,7 +305,10 @@ pub fn write_site(catalog: &EventCatalog, out: &Path) -> Result<usize, CatalogEr
         write(&out.join("topics").join(format!("{}.html", t.name)), &html)?;
         pages += 1;
     }
-    write(&out.join("services.svg"), &svg::services_diagram(catalog, ""))?;
+    write(
+        &out.join("services.svg"),
+        &svg::services_diagram(catalog, ""),
+    )?;
     write(&out.join("style.css"), STYLE)?;
     write(&out.join("search.js"), SEARCH)?;
     Ok(pages)

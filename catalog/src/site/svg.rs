@@ -60,26 +60,59 @@ pub fn services_diagram(catalog: &EventCatalog, root: &str) -> String {
     for (i, svc) in senders.iter().enumerate() {
         for (j, t) in topics.iter().enumerate() {
             if on_topic(&svc.sends, t) {
-                edge(&mut s, COL_X[0] + BOX_W, y_of(i, senders.len()) + mid, COL_X[1], y_of(j, topics.len()) + mid);
+                edge(
+                    &mut s,
+                    COL_X[0] + BOX_W,
+                    y_of(i, senders.len()) + mid,
+                    COL_X[1],
+                    y_of(j, topics.len()) + mid,
+                );
             }
         }
     }
     for (j, t) in topics.iter().enumerate() {
         for (i, svc) in receivers.iter().enumerate() {
             if on_topic(&svc.receives, t) {
-                edge(&mut s, COL_X[1] + BOX_W, y_of(j, topics.len()) + mid, COL_X[2], y_of(i, receivers.len()) + mid);
+                edge(
+                    &mut s,
+                    COL_X[1] + BOX_W,
+                    y_of(j, topics.len()) + mid,
+                    COL_X[2],
+                    y_of(i, receivers.len()) + mid,
+                );
             }
         }
     }
     for (i, svc) in senders.iter().enumerate() {
-        node(&mut s, COL_X[0], y_of(i, senders.len()), &svc.name, "service", None);
+        node(
+            &mut s,
+            COL_X[0],
+            y_of(i, senders.len()),
+            &svc.name,
+            "service",
+            None,
+        );
     }
     for (j, t) in topics.iter().enumerate() {
         let href = format!("{root}topics/{t}.html");
-        node(&mut s, COL_X[1], y_of(j, topics.len()), t, "topic", Some(&href));
+        node(
+            &mut s,
+            COL_X[1],
+            y_of(j, topics.len()),
+            t,
+            "topic",
+            Some(&href),
+        );
     }
     for (i, svc) in receivers.iter().enumerate() {
-        node(&mut s, COL_X[2], y_of(i, receivers.len()), &svc.name, "service", None);
+        node(
+            &mut s,
+            COL_X[2],
+            y_of(i, receivers.len()),
+            &svc.name,
+            "service",
+            None,
+        );
     }
     s.push_str("</svg>");
     s
@@ -116,6 +149,9 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(esc(r#"<a href="x">&</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+        assert_eq!(
+            esc(r#"<a href="x">&</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
     }
 }

@@ -72,7 +72,12 @@ pub(super) fn lint_services(
             .ok()
             .and_then(|v| v.get("examples").cloned());
         let emap = SourceMap::build(text);
-        for (i, ex) in examples.iter().flat_map(|e| e.as_array()).flatten().enumerate() {
+        for (i, ex) in examples
+            .iter()
+            .flat_map(|e| e.as_array())
+            .flatten()
+            .enumerate()
+        {
             if let Some(p) = ex.get("producer").and_then(Value::as_str) {
                 if services.service(p).is_none() {
                     push(
