@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer from 'puppeteer-core';
+import { chromiumPath, launch } from './chromium.mjs';
 
 function arg(name) {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,17 +30,7 @@ const site = arg('site');
 const schemas = arg('schemas');
 const shots = arg('shots');
 
-export function findChromium() {
-  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium-headless-shell', '/usr/bin/chromium',
-    '/usr/lib/chromium/chromium'].filter(Boolean);
-  return candidates.find((c) => existsSync(c));
-}
-const chromium = findChromium();
-if (!chromium) {
-  console.error('FAIL: no Chromium found (looked for $CHROMIUM, /usr/bin/chromium-headless-shell, /usr/bin/chromium). '
-    + 'Install it: apt-get install -y chromium-headless-shell (bash .ci/run does this).');
-  process.exit(1);
-}
+const chromium = chromiumPath();
 
 let failures = 0;
 let checks = 0;
@@ -59,12 +49,7 @@ const expectedTypes = ['events', 'commands'].flatMap((kind) => {
 check(expectedTypes.length > 0, `no event types found under ${schemas}`);
 
 mkdirSync(shots, { recursive: true });
-const browser = await puppeteer.launch({
-  executablePath: chromium,
-  headless: chromium.includes('headless-shell') ? 'shell' : true,
-  // CI runs as root, where Chromium's sandbox cannot start.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launch(chromium);
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1200, height: 900 });
