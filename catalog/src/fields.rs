@@ -53,7 +53,7 @@ pub fn field_rows(bundle: &Value, key: &str) -> Vec<FieldRow> {
         res: Resolver { bundle },
         out: &mut out,
     }
-    .object(&root, "", 0, false, Some(key), &mut Vec::new());
+    .object(&root, "", 0, false, Some(key), &[]);
     out
 }
 
@@ -123,7 +123,7 @@ impl Walker<'_, '_> {
         depth: usize,
         pii: bool,
         key: Option<&str>,
-        seen: &mut Vec<String>,
+        seen: &[String],
     ) {
         if depth > MAX_DEPTH {
             return;
@@ -162,25 +162,27 @@ impl Walker<'_, '_> {
         for kw in ["oneOf", "anyOf"] {
             if let Some(Value::Array(branches)) = schema.get(kw) {
                 for (i, b) in branches.iter().enumerate() {
-                    let mut seen_b = seen.clone();
+                    let mut seen_b = seen.to_vec();
                     let b = self.res.deref(b, &mut seen_b);
                     let label = discriminator(&b).unwrap_or_else(|| i.to_string());
+                    // The discriminator property (`kind` of `kind=address`) first.
+                    let tag = label.split_once('=').map(|(k, _)| k.to_owned());
                     self.object(
                         &b,
                         &format!("{prefix}[{label}]"),
                         depth,
                         pii,
-                        None,
-                        &mut seen_b,
+                        tag.as_deref(),
+                        &seen_b,
                     );
                 }
             }
         }
         if let Some(Value::Array(parts)) = schema.get("allOf") {
             for p in parts {
-                let mut seen_p = seen.clone();
+                let mut seen_p = seen.to_vec();
                 let p = self.res.deref(p, &mut seen_p);
-                self.object(&p, prefix, depth, pii, None, &mut seen_p);
+                self.object(&p, prefix, depth, pii, None, &seen_p);
             }
         }
     }
@@ -194,9 +196,9 @@ impl Walker<'_, '_> {
         depth: usize,
         required: bool,
         parent_pii: bool,
-        seen: &mut Vec<String>,
+        seen: &[String],
     ) {
-        let mut seen = seen.clone();
+        let mut seen = seen.to_vec();
         let s = self.res.deref(raw, &mut seen);
         let pii = parent_pii || s.get("x-pii") == Some(&Value::Bool(true));
         self.out.push(FieldRow {
@@ -215,11 +217,11 @@ impl Walker<'_, '_> {
             enum_values: enum_values(&s),
         });
         // Nested objects and array items get their own rows.
-        self.object(&s, path, depth + 1, pii, None, &mut seen);
+        self.object(&s, path, depth + 1, pii, None, &seen);
         if let Some(items) = s.get("items").filter(|i| i.is_object()) {
             let it = self.res.deref(items, &mut seen);
             if it.get("properties").is_some() || it.get("oneOf").is_some() {
-                self.object(&it, &format!("{path}[]"), depth + 1, pii, None, &mut seen);
+                self.object(&it, &format!("{path}[]"), depth + 1, pii, None, &seen);
             }
         }
     }
@@ -373,4 +375,69 @@ fn enum_values(s: &Value) -> Vec<EnumValue> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bundle() -> Value {
+        json!({
+            "$id": "https://x.test/e/v1.json",
+            "type": "object",
+            "required": ["id", "who"],
+            "properties": {
+                "note": {"type": "string", "maxLength": 10, "description": "A note.", "x-pii": true},
+                "id": {"type": "integer", "minimum": 1, "description": "Key."},
+                "who": {"$ref": "https://x.test/common/person.json", "x-pii": true, "description": "The person."},
+                "at": {"oneOf": [
+                    {"type": "object", "properties": {"kind": {"const": "a"}, "x": {"type": "number"}}},
+                    {"type": "object", "properties": {"kind": {"const": "b"}, "y": {"type": "string"}}}
+                ]},
+                "self": {"$ref": "https://x.test/e/v1.json"}
+            },
+            "$defs": {"https://x.test/common/person.json": {
+                "title": "Person", "type": "object", "required": ["salutation"],
+                "description": "Target description (overridden).",
+                "properties": {"salutation": {"type": "string", "enum": ["mr", "ms"],
+                    "x-enum-descriptions": {"mr": "Herr"}, "description": "Anrede."}}
+            }}
+        })
+    }
+
+    #[test]
+    fn rows_follow_refs_order_keys_and_inherit_pii() {
+        let rows = field_rows(&bundle(), "id");
+        let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(
+            paths[..4],
+            ["id", "who", "who.salutation", "at"],
+            "{paths:?}"
+        );
+        let who = &rows[1];
+        assert_eq!(who.ty, "Person (object)");
+        assert_eq!(who.description, "The person.");
+        assert!(who.pii && who.required);
+        let sal = &rows[2];
+        assert!(sal.pii, "inherited from `who`");
+        assert_eq!(sal.enum_values[0].label.as_deref(), Some("Herr"));
+        assert_eq!(sal.enum_values[1].label, None);
+        assert!(!rows[0].pii);
+        assert_eq!(rows[0].constraints, ["x >= 1"]);
+        assert!(paths.contains(&"at[kind=a].x") && paths.contains(&"at[kind=b].y"));
+        let kinds: Vec<_> = paths
+            .iter()
+            .filter(|p| p.starts_with("at[kind=a]"))
+            .collect();
+        assert_eq!(*kinds[0], "at[kind=a].kind", "discriminator first");
+        assert_eq!(
+            rows.iter().find(|r| r.path == "at").unwrap().ty,
+            "one of: kind=a | kind=b"
+        );
+        let note = rows.iter().find(|r| r.path == "note").unwrap();
+        assert_eq!(note.constraints, ["length <= 10"]);
+        // The recursive `self` reference terminates.
+        assert!(rows.len() < 200, "{}", rows.len());
+    }
 }

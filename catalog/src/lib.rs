@@ -1,6 +1,6 @@
 //! The catalog people look at, generated from the schema directory.
 //!
-//! - [`asyncapi`]: the AsyncAPI 3.0 document (`eventctl asyncapi`): topics as channels, event
+//! - [`mod@asyncapi`]: the AsyncAPI 3.0 document (`eventctl asyncapi`): topics as channels, event
 //!   types and versions as messages, services' sends and receives as operations.
 //! - [`site`]: a static HTML catalog (`eventctl docs`) that opens from `file://`: an index
 //!   with search, a page per event type and version (field table, examples, key and topic,
