@@ -4,7 +4,8 @@
 //! (right). An edge joins a service to a topic when it sends at least one event type on it,
 //! and a topic to a service when the service receives at least one event type from it. Nodes
 //! link to the topic pages. Text is escaped; the SVG has a `<title>` and `<desc>` for screen
-//! readers and needs no script, font or network.
+//! readers, carries its own `<style>` (so `services.svg` also renders standalone) and needs no
+//! script, font or network.
 
 use crate::model::EventCatalog;
 use std::fmt::Write as _;
@@ -51,6 +52,15 @@ pub fn services_diagram(catalog: &EventCatalog, root: &str) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="diagram-title diagram-desc" class="diagram">
 <title id="diagram-title">Services, topics and services</title>
 <desc id="diagram-desc">Left: services that send; middle: Kafka topics; right: services that receive. An arrow means the service sends to, or receives from, the topic.</desc>
+<style>
+svg.diagram .node {{ fill: #fff; stroke: #5b6472; }}
+svg.diagram .node.topic {{ fill: #eaf1fb; stroke: #1f5fbf; }}
+svg.diagram .label {{ font: 13px ui-monospace, "DejaVu Sans Mono", monospace; fill: #1d2430; }}
+svg.diagram .col-title {{ font: 600 13px system-ui, "DejaVu Sans", sans-serif; fill: #5b6472; }}
+svg.diagram .edge {{ fill: none; stroke: #9aa5b4; stroke-width: 1.3; }}
+svg.diagram .arrowhead {{ fill: #9aa5b4; }}
+svg.diagram a:focus .node {{ stroke-width: 3; stroke: #f5a623; }}
+</style>
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead"/></marker></defs>
 <text x="{}" y="22" class="col-title">sends</text><text x="{}" y="22" class="col-title">topic</text><text x="{}" y="22" class="col-title">receives</text>
 "##,
