@@ -300,6 +300,48 @@ impl Walker<'_, '_> {
     }
 }
 
+/// Rules of the payload's root object that no single field row shows: `oneOf`/`anyOf` of
+/// `required` sets (e.g. "exactly one of: `body_text` | `template` + `template_vars`") and
+/// `dependentRequired`. Markdown code spans, for the `code_spans` filter.
+pub fn object_rules(bundle: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for (kw, what) in [("oneOf", "exactly one of"), ("anyOf", "at least one of")] {
+        let Some(Value::Array(branches)) = bundle.get(kw) else {
+            continue;
+        };
+        let sets: Option<Vec<String>> = branches
+            .iter()
+            .map(|b| {
+                let o = b.as_object()?;
+                let req = o.get("required")?.as_array()?;
+                (o.len() == 1).then(|| {
+                    req.iter()
+                        .filter_map(Value::as_str)
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                })
+            })
+            .collect();
+        if let Some(sets) = sets.filter(|s| !s.is_empty()) {
+            out.push(format!("{what}: {}", sets.join(" | ")));
+        }
+    }
+    if let Some(Value::Object(deps)) = bundle.get("dependentRequired") {
+        for (k, v) in deps {
+            let needs: Vec<String> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|r| format!("`{r}`"))
+                .collect();
+            out.push(format!("`{k}` requires {}", needs.join(", ")));
+        }
+    }
+    out
+}
+
 /// `kind=address` for a branch whose properties include a `const` (the discriminator).
 fn discriminator(branch: &Value) -> Option<String> {
     let props = branch.get("properties")?.as_object()?;
@@ -404,6 +446,22 @@ mod tests {
                     "x-enum-descriptions": {"mr": "Herr"}, "description": "Anrede."}}
             }}
         })
+    }
+
+    #[test]
+    fn object_rules_spell_out_required_alternatives() {
+        let b = json!({
+            "oneOf": [{"required": ["body_text"]}, {"required": ["template", "template_vars"]}],
+            "dependentRequired": {"template": ["template_vars"]}
+        });
+        assert_eq!(
+            object_rules(&b),
+            [
+                "exactly one of: `body_text` | `template` + `template_vars`",
+                "`template` requires `template_vars`"
+            ]
+        );
+        assert!(object_rules(&json!({"oneOf": [{"type": "object"}]})).is_empty());
     }
 
     #[test]

@@ -21,7 +21,7 @@
 pub mod svg;
 
 use crate::changes::{changes_to, VersionChanges};
-use crate::fields::{field_rows, FieldRow};
+use crate::fields::{field_rows, object_rules, FieldRow};
 use crate::model::{CatalogError, EventCatalog, EventVersion};
 use minijinja::{context, Environment};
 use serde::Serialize;
@@ -66,6 +66,7 @@ struct EventPage<'a> {
     senders: Vec<String>,
     receivers: Vec<String>,
     fields: Vec<FieldRow>,
+    rules: Vec<String>,
     examples: Vec<String>,
     changes: Option<VersionChanges>,
 }
@@ -218,6 +219,7 @@ fn event_page<'a>(
         senders: names(catalog.services.senders(&e.event_type)),
         receivers: names(catalog.services.receivers(&e.event_type)),
         fields: field_rows(&e.schema, &e.key),
+        rules: object_rules(&e.schema),
         examples: e
             .examples
             .iter()
