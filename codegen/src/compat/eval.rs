@@ -7,7 +7,7 @@
 
 use super::norm::*;
 use regex_syntax::hir::{Class, Hir, HirKind};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 const MAX_DEPTH: usize = 24;
 
@@ -61,7 +61,7 @@ impl Ctx<'_> {
                 }
             }
             Value::Number(num) => {
-                let f = num.as_f64().unwrap_or(0.0);
+                let f = Dec::of(num);
                 if let Some(b) = &n.lower {
                     check!(Some(if b.excl { f > b.v } else { f >= b.v }));
                 }
@@ -69,7 +69,7 @@ impl Ctx<'_> {
                     check!(Some(if b.excl { f < b.v } else { f <= b.v }));
                 }
                 for (m, _) in &n.multiple_of {
-                    check!(Some(is_multiple(f, *m)));
+                    check!(f.is_multiple_of(m));
                 }
             }
             Value::Array(items) => {
@@ -379,63 +379,64 @@ impl Ctx<'_> {
     }
 }
 
-pub(crate) fn is_multiple(f: f64, m: f64) -> bool {
-    if m == 0.0 {
-        return false;
+/// The smallest integer a bound admits (`lower`) or the largest (`!lower`).
+pub(crate) fn integer_bound(b: &Bound, lower: bool) -> Dec {
+    match (lower, b.excl) {
+        (true, true) => b.v.floor().plus(1),
+        (true, false) => b.v.ceil(),
+        (false, true) => b.v.ceil().plus(-1),
+        (false, false) => b.v.floor(),
     }
-    let q = f / m;
-    (q - q.round()).abs() < 1e-9
 }
 
 /// Numbers near the norm's bounds and multiples; `extra` adds rule-specific targets.
-pub(crate) fn number_candidates(n: &Norm, integer: bool, extra: &[f64]) -> Vec<Value> {
-    let mut xs: Vec<f64> = extra.to_vec();
-    let lo = n.lower.as_ref().map(|b| {
-        if integer {
-            if b.excl {
-                b.v.floor() + 1.0
+pub(crate) fn number_candidates(n: &Norm, integer: bool, extra: &[Dec]) -> Vec<Value> {
+    let mut xs: Vec<Dec> = extra.to_vec();
+    let bound = |b: &Option<Bound>, lower: bool| {
+        b.as_ref().map(|b| {
+            if integer {
+                integer_bound(b, lower)
             } else {
-                b.v.ceil()
+                b.v.clone()
             }
-        } else {
-            b.v
-        }
-    });
-    let hi = n.upper.as_ref().map(|b| {
-        if integer {
-            if b.excl {
-                b.v.ceil() - 1.0
-            } else {
-                b.v.floor()
-            }
-        } else {
-            b.v
-        }
-    });
-    xs.extend([0.0, 1.0, -1.0]);
-    if let Some(l) = lo {
-        xs.extend([l, l + 1.0]);
+        })
+    };
+    let lo = bound(&n.lower, true);
+    let hi = bound(&n.upper, false);
+    xs.extend([Dec::zero(), Dec::from_i128(1), Dec::from_i128(-1)]);
+    if let Some(l) = &lo {
+        xs.extend([l.clone(), l.plus(1)]);
     }
-    if let Some(h) = hi {
-        xs.extend([h, h - 1.0]);
+    if let Some(h) = &hi {
+        xs.extend([h.clone(), h.plus(-1)]);
     }
     for (m, _) in &n.multiple_of {
-        let start = lo.unwrap_or(0.0);
-        let k = (start / m).ceil();
-        xs.extend([k * m, (k + 1.0) * m, *m]);
+        // Multiples near the lower bound: steered by floats, checked exactly.
+        let m_f = m.to_f64();
+        let start = lo.as_ref().map(Dec::to_f64).unwrap_or(0.0);
+        let k = (start / m_f).ceil();
+        for f in [k * m_f, (k + 1.0) * m_f] {
+            if let Some(d) = Number::from_f64(f).map(|x| Dec::of(&x)) {
+                xs.push(d);
+            }
+        }
+        xs.push(m.clone());
     }
+    let (half, quarter) = (Dec::parse("0.5"), Dec::parse("0.25"));
     let mut out = Vec::new();
     for x in xs {
         if integer {
-            if x.fract() == 0.0 && x.abs() < 9.0e15 {
-                out.push(Value::from(x as i64));
+            if x.is_integer() {
+                out.extend(x.to_value());
             }
         } else {
-            for y in [x + 0.5, x - 0.5, x + 0.25, x] {
-                if y.fract() != 0.0 {
-                    if let Some(num) = serde_json::Number::from_f64(y) {
-                        out.push(Value::Number(num));
-                    }
+            let mut ys = vec![x.clone()];
+            if let (Some(h), Some(q)) = (&half, &quarter) {
+                ys = vec![x.add(h), x.add(&h.add(&Dec::from_i128(-1))), x.add(q), x];
+            }
+            for y in ys {
+                if !y.is_integer() {
+                    out.extend(y.to_value());
                 }
             }
         }

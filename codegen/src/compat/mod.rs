@@ -61,6 +61,7 @@
 pub mod catalog;
 mod eval;
 mod norm;
+mod number;
 pub mod rules;
 pub mod source_map;
 pub mod store;

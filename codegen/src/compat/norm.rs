@@ -8,6 +8,8 @@
 //! local to one schema object (`properties` + `additionalProperties`, `prefixItems` + `items`)
 //! are kept per object as content models so the merge stays exact.
 
+use super::number::numbers_equal;
+pub(crate) use super::number::Dec;
 use super::store::{Dialect, DocId, DocStore};
 use super::CompatError;
 use regex::Regex;
@@ -131,7 +133,7 @@ impl Conj {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Bound {
-    pub v: f64,
+    pub v: Dec,
     pub excl: bool,
     pub loc: Loc,
 }
@@ -172,7 +174,7 @@ pub(crate) struct Norm {
     pub formats: Vec<(String, Loc)>,
     pub lower: Option<Bound>,
     pub upper: Option<Bound>,
-    pub multiple_of: Vec<(f64, Loc)>,
+    pub multiple_of: Vec<(Dec, Loc)>,
     pub arr_models: Vec<ArrModel>,
     pub min_items: Option<(u64, Loc)>,
     pub max_items: Option<(u64, Loc)>,
@@ -456,11 +458,10 @@ impl<'s> Ctx<'s> {
                 return Ok(());
             }
         }
-        let num = |kw: &str| -> Result<Option<f64>, CompatError> {
+        let num = |kw: &str| -> Result<Option<Dec>, CompatError> {
             match obj.get(kw) {
                 None => Ok(None),
-                Some(x) => x
-                    .as_f64()
+                Some(x) => Dec::of_value(x)
                     .map(Some)
                     .ok_or_else(|| bad(kw, "must be a number")),
             }
@@ -545,7 +546,7 @@ impl<'s> Ctx<'s> {
         if let Some(f) = obj.get("format").and_then(Value::as_str) {
             n.formats.push((f.to_string(), at("format")));
         }
-        let lower = |v: f64, excl: bool, loc: Loc, n: &mut Norm| {
+        let lower = |v: Dec, excl: bool, loc: Loc, n: &mut Norm| {
             let tighter = match &n.lower {
                 None => true,
                 Some(b) => v > b.v || (v == b.v && excl && !b.excl),
@@ -563,12 +564,10 @@ impl<'s> Ctx<'s> {
                     lower(x, true, at("exclusiveMinimum"), n);
                 }
             }
-            Some(Value::Number(x)) => {
-                lower(x.as_f64().unwrap_or(0.0), true, at("exclusiveMinimum"), n)
-            }
+            Some(Value::Number(x)) => lower(Dec::of(x), true, at("exclusiveMinimum"), n),
             _ => {}
         }
-        let upper = |v: f64, excl: bool, loc: Loc, n: &mut Norm| {
+        let upper = |v: Dec, excl: bool, loc: Loc, n: &mut Norm| {
             let tighter = match &n.upper {
                 None => true,
                 Some(b) => v < b.v || (v == b.v && excl && !b.excl),
@@ -586,13 +585,11 @@ impl<'s> Ctx<'s> {
                     upper(x, true, at("exclusiveMaximum"), n);
                 }
             }
-            Some(Value::Number(x)) => {
-                upper(x.as_f64().unwrap_or(0.0), true, at("exclusiveMaximum"), n)
-            }
+            Some(Value::Number(x)) => upper(Dec::of(x), true, at("exclusiveMaximum"), n),
             _ => {}
         }
         if let Some(x) = num("multipleOf")? {
-            if x <= 0.0 {
+            if x.is_zero() || x.is_negative() {
                 return Err(bad("multipleOf", "must be greater than 0"));
             }
             n.multiple_of.push((x, at("multipleOf")));
@@ -813,7 +810,7 @@ impl<'s> Ctx<'s> {
 /// JSON equality where numbers compare by value (`1 == 1.0`), as JSON Schema requires.
 pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
         }

@@ -15,7 +15,7 @@
 //! Recursive schemas are safe: a pair already under comparison is assumed to hold
 //! (coinduction), which is sound for the greatest-fixed-point reading of recursive schemas.
 
-use super::eval::{format_ok, is_multiple, number_candidates, pattern_covered, pattern_samples};
+use super::eval::{format_ok, integer_bound, number_candidates, pattern_covered, pattern_samples};
 use super::norm::*;
 use super::rules::{self, Rule};
 use super::{CompatError, Policy};
@@ -655,21 +655,15 @@ impl<'c, 's> Checker<'c, 's> {
 
     fn numbers(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, common: u8, out: &mut Vec<Raw>) {
         let int_only = common & NUM == 0;
-        let eff = |bd: &Bound, lower: bool| -> (f64, bool) {
+        let eff = |bd: &Bound, lower: bool| -> (Dec, bool) {
             if int_only {
-                let v = match (lower, bd.excl) {
-                    (true, true) => bd.v.floor() + 1.0,
-                    (true, false) => bd.v.ceil(),
-                    (false, true) => bd.v.ceil() - 1.0,
-                    (false, false) => bd.v.floor(),
-                };
-                (v, false)
+                (integer_bound(bd, lower), false)
             } else {
-                (bd.v, bd.excl)
+                (bd.v.clone(), bd.excl)
             }
         };
         let na_num = a.with(SRef::Type(common & (INT | NUM)));
-        let cands_for = |extra: &[f64]| -> Vec<Value> {
+        let cands_for = |extra: &[Dec]| -> Vec<Value> {
             let mut v = Vec::new();
             if common & INT != 0 {
                 v.extend(number_candidates(na, true, extra));
@@ -707,14 +701,18 @@ impl<'c, 's> Checker<'c, 's> {
                 }
             };
             if narrower {
-                let cands = cands_for(&[bl.v, bl.v - 1.0, bv - 1.0, bl.v.floor() - 1.0]);
+                let cands = cands_for(&[
+                    bl.v.clone(),
+                    bl.v.plus(-1),
+                    bv.plus(-1),
+                    bl.v.floor().plus(-1),
+                ]);
                 let w = self.witnesses(
                     &na_num,
                     b,
                     cands,
                     Some(&|v: &Value| {
-                        v.as_f64()
-                            .is_some_and(|f| if bl.excl { f > bl.v } else { f >= bl.v })
+                        Dec::of_value(v).is_some_and(|f| if bl.excl { f > bl.v } else { f >= bl.v })
                     }),
                 );
                 let al = na
@@ -746,14 +744,14 @@ impl<'c, 's> Checker<'c, 's> {
                 }
             };
             if narrower {
-                let cands = cands_for(&[bu.v, bu.v + 1.0, bv + 1.0, bu.v.ceil() + 1.0]);
+                let cands =
+                    cands_for(&[bu.v.clone(), bu.v.plus(1), bv.plus(1), bu.v.ceil().plus(1)]);
                 let w = self.witnesses(
                     &na_num,
                     b,
                     cands,
                     Some(&|v: &Value| {
-                        v.as_f64()
-                            .is_some_and(|f| if bu.excl { f < bu.v } else { f <= bu.v })
+                        Dec::of_value(v).is_some_and(|f| if bu.excl { f < bu.v } else { f <= bu.v })
                     }),
                 );
                 let al = na
@@ -776,20 +774,36 @@ impl<'c, 's> Checker<'c, 's> {
             }
         }
         for (m, bl) in &nb.multiple_of {
-            let implied = na.multiple_of.iter().any(|(am, _)| is_multiple(*am, *m))
-                || (int_only && is_multiple(1.0, *m));
+            let implied = na
+                .multiple_of
+                .iter()
+                .any(|(am, _)| am.is_multiple_of(m) == Some(true))
+                || (int_only && Dec::from_i128(1).is_multiple_of(m) == Some(true));
             if implied {
                 continue;
             }
-            let base: Vec<f64> = match na.multiple_of.first() {
-                Some((am, _)) => (1..8).map(|k| *am * k as f64).collect(),
-                None => vec![1.0, 2.0, 3.0, 5.0, 7.0, 0.5, 0.1],
+            let base: Vec<Dec> = match na.multiple_of.first() {
+                Some((am, _)) => {
+                    let mut acc = Dec::zero();
+                    (1..8)
+                        .map(|_| {
+                            acc = acc.add(am);
+                            acc.clone()
+                        })
+                        .collect()
+                }
+                None => ["1", "2", "3", "5", "7", "0.5", "0.1"]
+                    .into_iter()
+                    .filter_map(Dec::parse)
+                    .collect(),
             };
             let w = self.witnesses(
                 &na_num,
                 b,
                 cands_for(&base),
-                Some(&|v: &Value| v.as_f64().is_some_and(|f| is_multiple(f, *m))),
+                Some(&|v: &Value| {
+                    Dec::of_value(v).is_some_and(|f| f.is_multiple_of(m) == Some(true))
+                }),
             );
             let al = na
                 .multiple_of
