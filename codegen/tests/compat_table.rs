@@ -123,7 +123,8 @@ fn cases() -> Vec<Case> {
         case!("pattern removed", {"type": "string", "pattern": "^[0-9]+$"} => {"type": "string"}, OK, Bad(&["pattern-removed"])),
         case!("pattern undecidable", {"type": "string", "pattern": "^a+$"} => {"type": "string", "pattern": "^(aa)*a?$"}, Unk(&["pattern-changed"]), Bad(&["pattern-changed"])),
         case!("pattern rewritten equivalently", {"type": "string", "pattern": "^[a-c]+$"} => {"type": "string", "pattern": "^(a|b|c)+$"}, OK, OK),
-        case!("pattern with lookahead", {"type": "string"} => {"type": "string", "pattern": "^(?=a)"}, Unk(&["pattern-added"]), OK),
+        // Lookahead is ECMA-only: the checker asks the validator, so it finds "" (rejected by new).
+        case!("pattern with lookahead", {"type": "string"} => {"type": "string", "pattern": "^(?=a)"}, Bad(&["pattern-added"]), OK),
         case!("format added", {"type": "string"} => {"type": "string", "format": "email"}, Bad(&["format-added"]), OK),
         case!("format changed", {"type": "string", "format": "date"} => {"type": "string", "format": "date-time"}, Bad(&["format-changed"]), Bad(&["format-changed"])),
         case!("format removed", {"type": "string", "format": "email"} => {"type": "string"}, OK, Bad(&["format-removed"])),

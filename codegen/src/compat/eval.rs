@@ -57,7 +57,7 @@ impl Ctx<'_> {
                     check!(self.regex_match(p, s));
                 }
                 for (f, _) in &n.formats {
-                    check!(format_ok(f, s));
+                    check!(self.oracle.format_ok(f, s));
                 }
             }
             Value::Number(num) => {
@@ -486,25 +486,6 @@ pub(crate) fn format_sample(f: &str) -> Option<&'static str> {
     })
 }
 
-/// Rough format check; `None` for formats it does not know.
-pub(crate) fn format_ok(f: &str, s: &str) -> Option<bool> {
-    let re = |p: &str| regex::Regex::new(p).ok().map(|r| r.is_match(s));
-    match f {
-        "date-time" => {
-            re(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-        }
-        "date" => re(r"^\d{4}-\d{2}-\d{2}$"),
-        "time" => re(r"^\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"),
-        "email" | "idn-email" => re(r"^[^@\s]+@[^@\s]+$"),
-        "uuid" => {
-            re(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-        }
-        "uri" | "iri" => re(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$"),
-        "ipv4" => re(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$"),
-        _ => None,
-    }
-}
-
 /// Strings matching `pattern`, stretched towards `len` characters where repetition allows.
 pub(crate) fn pattern_samples(pattern: &str, len: usize) -> Vec<String> {
     let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(pattern) else {
@@ -580,10 +561,32 @@ fn gen_hir(h: &Hir, budget: &mut usize, alt: usize, out: &mut String) -> bool {
     }
 }
 
+/// Whether the `regex` crate reads `p` as ECMA-262 does: no `.`, no class escapes (`\\d`,
+/// `\\w`, `\\s`, `\\b`, `\\p`...: Unicode-aware here, ASCII or different there), no inline flags.
+/// Escaped punctuation is fine.
+fn same_in_ecma(p: &str) -> bool {
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => return false,
+            '(' if p.contains("(?") => return false,
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => {}
+                _ => return false,
+            },
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Structural regex inclusion: every string `a` matches (at some position), `b` matches at the
 /// same position. Sound but incomplete: only same-shaped patterns whose classes and repetition
 /// ranges nest are recognised (e.g. `^[a-z]{1,3}$` ⊆ `^[a-z0-9]+$`).
 pub(crate) fn pattern_covered(a: &str, b: &str) -> bool {
+    if !same_in_ecma(a) || !same_in_ecma(b) {
+        return false;
+    }
     let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
     match (parse(a), parse(b)) {
         (Some(x), Some(y)) => hir_covered(&x, &y),

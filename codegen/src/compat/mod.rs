@@ -62,6 +62,7 @@ pub mod catalog;
 mod eval;
 mod norm;
 mod number;
+mod oracle;
 pub mod rules;
 pub mod source_map;
 pub mod store;
@@ -329,6 +330,10 @@ pub fn compare(
     policy: Policy,
 ) -> Result<Report, CompatError> {
     let ctx = Ctx::new(old_store, new_store);
+    oracle::check_patterns(old_store, &ctx.oracle)?;
+    if !std::ptr::eq(old_store, new_store) {
+        oracle::check_patterns(new_store, &ctx.oracle)?;
+    }
     let roots = [old, new];
     let mut raws = Vec::new();
     for dir in level.directions() {

@@ -10,9 +10,9 @@
 
 use super::number::numbers_equal;
 pub(crate) use super::number::Dec;
+use super::oracle::Patterns;
 use super::store::{Dialect, DocId, DocStore};
 use super::CompatError;
-use regex::Regex;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -189,7 +189,9 @@ pub(crate) struct Norm {
     pub nots: Vec<(SRef, Loc)>,
     /// Keywords the checker does not analyse (compared for equality only).
     pub other: Vec<(String, Loc)>,
-    uneval: Vec<(SRef, Loc)>,
+    /// Evaluations collected outside the schema object being collected: subschemas met again
+    /// (collected once), disjunctions already expanded (their branch is collected separately).
+    elsewhere: usize,
 }
 
 impl Norm {
@@ -220,7 +222,7 @@ impl Norm {
             disj: Vec::new(),
             nots: Vec::new(),
             other: Vec::new(),
-            uneval: Vec::new(),
+            elsewhere: 0,
         }
     }
 
@@ -295,7 +297,8 @@ pub(crate) type EqKey = (usize, Loc, usize, Loc);
 /// Shared state of one comparison: both stores plus a regex cache.
 pub(crate) struct Ctx<'s> {
     pub stores: [&'s DocStore; 2],
-    regex: RefCell<HashMap<String, Option<Rc<Regex>>>>,
+    /// Pattern and format answers from the validator.
+    pub oracle: Patterns,
     norms: RefCell<HashMap<Conj, Rc<Norm>>>,
     /// Memoized structural equality (see `Checker::equal_v`).
     pub eq_cache: RefCell<HashMap<EqKey, bool>>,
@@ -307,27 +310,16 @@ impl<'s> Ctx<'s> {
     pub fn new(a: &'s DocStore, b: &'s DocStore) -> Ctx<'s> {
         Ctx {
             stores: [a, b],
-            regex: RefCell::new(HashMap::new()),
+            oracle: Patterns::default(),
             norms: RefCell::new(HashMap::new()),
             eq_cache: RefCell::new(HashMap::new()),
             eq_assumed: std::cell::Cell::new(0),
         }
     }
 
-    pub fn regex(&self, pattern: &str) -> Option<Rc<Regex>> {
-        if let Some(r) = self.regex.borrow().get(pattern) {
-            return r.clone();
-        }
-        let r = Regex::new(pattern).ok().map(Rc::new);
-        self.regex
-            .borrow_mut()
-            .insert(pattern.to_string(), r.clone());
-        r
-    }
-
-    /// `None` when the pattern is outside the `regex` crate's syntax (ECMA-only features).
+    /// Whether `s` matches `pattern` as the validator reads it (`None`: it does not compile).
     pub fn regex_match(&self, pattern: &str, s: &str) -> Option<bool> {
-        self.regex(pattern).map(|r| r.is_match(s))
+        self.oracle.matches(pattern, s)
     }
 
     pub fn value(&self, side: usize, r: &SRef) -> Option<&'s Value> {
@@ -349,25 +341,6 @@ impl<'s> Ctx<'s> {
         let mut seen = HashSet::new();
         for r in &c.refs {
             self.collect(c.side, r, &mut n, &mut seen, &c.skip)?;
-        }
-        if !n.uneval.is_empty() {
-            let mut props = BTreeMap::new();
-            let mut patterns = Vec::new();
-            for m in &n.obj_models {
-                for k in m.props.keys() {
-                    props.insert(k.clone(), SRef::Type(ALL));
-                }
-                for (p, _) in &m.patterns {
-                    patterns.push((p.clone(), SRef::Type(ALL)));
-                }
-            }
-            for (s, _) in std::mem::take(&mut n.uneval) {
-                n.obj_models.push(ObjModel {
-                    props: props.clone(),
-                    patterns: patterns.clone(),
-                    additional: Some(s),
-                });
-            }
         }
         if let Some((vals, _, _)) = &mut n.enum_ {
             let types = n.types;
@@ -405,6 +378,7 @@ impl<'s> Ctx<'s> {
             SRef::At(d, p) => (*d, p.clone()),
         };
         if !seen.insert((doc, ptr.clone())) {
+            n.elsewhere += 1;
             return Ok(());
         }
         let store = self.stores[side];
@@ -448,6 +422,7 @@ impl<'s> Ctx<'s> {
             pointer: format!("{ptr}/{kw}"),
             reason: why.to_string(),
         };
+        let start = Start::of(n);
         if let Some(reference) = obj.get("$ref") {
             let reference = reference
                 .as_str()
@@ -696,10 +671,6 @@ impl<'s> Ctx<'s> {
             }
             n.obj_models.push(m);
         }
-        if obj.contains_key("unevaluatedProperties") {
-            n.uneval
-                .push((sub("unevaluatedProperties"), at("unevaluatedProperties")));
-        }
         if let Some(r) = obj.get("required") {
             let r = r
                 .as_array()
@@ -772,6 +743,7 @@ impl<'s> Ctx<'s> {
                 let b = b.as_array().ok_or_else(|| bad(kw, "must be an array"))?;
                 let loc = at(kw);
                 if skip.contains(&loc) {
+                    n.elsewhere += 1;
                     continue;
                 }
                 n.disj.push(Disj {
@@ -794,7 +766,6 @@ impl<'s> Ctx<'s> {
             "minContains",
             "maxContains",
             "propertyNames",
-            "unevaluatedItems",
             "$dynamicRef",
             "$recursiveRef",
             "contentSchema",
@@ -803,7 +774,94 @@ impl<'s> Ctx<'s> {
                 n.other.push((kw.to_string(), at(kw)));
             }
         }
+        if dialect != Dialect::Draft7 {
+            for kw in ["unevaluatedProperties", "unevaluatedItems"] {
+                if obj.contains_key(kw) {
+                    unevaluated(n, &start, kw, sub(kw), at(kw));
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+/// Sizes of a [`Norm`]'s lists when collection of one schema object began: what was added
+/// since is that object's own and in-place (`$ref`, `allOf`) evaluation.
+struct Start {
+    obj_models: usize,
+    arr_models: usize,
+    disj: usize,
+    other: usize,
+    dep_schemas: usize,
+    elsewhere: usize,
+}
+
+impl Start {
+    fn of(n: &Norm) -> Start {
+        Start {
+            obj_models: n.obj_models.len(),
+            arr_models: n.arr_models.len(),
+            disj: n.disj.len(),
+            other: n.other.len(),
+            dep_schemas: n.dep_schemas.len(),
+            elsewhere: n.elsewhere,
+        }
+    }
+}
+
+/// Models `unevaluatedProperties`/`unevaluatedItems` of one schema object as a content model
+/// over what that object and its in-place subschemas evaluate.
+///
+/// Exact only when every evaluation is visible here. When some may be hidden (a branch of
+/// `anyOf`/`oneOf`, `if`/`then`/`else`, `dependentSchemas`, `contains`, dynamic references, a
+/// subschema collected earlier), the keyword becomes "not analysed": dropped when this side is
+/// the one whose documents are enumerated (a wider reading is safe there), unknown when it is
+/// the side that must accept them.
+fn unevaluated(n: &mut Norm, start: &Start, kw: &str, schema: SRef, loc: Loc) {
+    let hidden = n.disj.len() > start.disj
+        || n.elsewhere > start.elsewhere
+        || n.other[start.other..].iter().any(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "if" | "then" | "else" | "contains" | "$dynamicRef" | "$recursiveRef"
+            )
+        })
+        || (kw == "unevaluatedProperties" && n.dep_schemas.len() > start.dep_schemas);
+    if hidden {
+        n.other.push((kw.to_string(), loc));
+        return;
+    }
+    if kw == "unevaluatedProperties" {
+        let own = &n.obj_models[start.obj_models..];
+        if own.iter().any(|m| m.additional.is_some()) {
+            return; // every property is evaluated
+        }
+        let mut props = BTreeMap::new();
+        let mut patterns = Vec::new();
+        for m in own {
+            for k in m.props.keys() {
+                props.insert(k.clone(), SRef::Type(ALL));
+            }
+            for (p, _) in &m.patterns {
+                patterns.push((p.clone(), SRef::Type(ALL)));
+            }
+        }
+        n.obj_models.push(ObjModel {
+            props,
+            patterns,
+            additional: Some(schema),
+        });
+    } else {
+        let own = &n.arr_models[start.arr_models..];
+        if own.iter().any(|m| m.rest.is_some()) {
+            return; // every item is evaluated
+        }
+        let len = own.iter().map(|m| m.prefix.len()).max().unwrap_or(0);
+        n.arr_models.push(ArrModel {
+            prefix: vec![SRef::Type(ALL); len],
+            rest: Some(schema),
+            loc: loc.clone(),
+        });
     }
 }
 
