@@ -1469,21 +1469,39 @@ impl<'c, 's> Checker<'c, 's> {
         false
     }
 
+    /// The two disjunctions have the same kind and the same branches: as sets for `anyOf`
+    /// (each branch of either side equals some branch of the other), as multisets for `oneOf`
+    /// (where a duplicated branch rejects what it accepts).
     fn disj_equal(&self, xs: usize, x: &Disj, ys: usize, y: &Disj) -> bool {
-        x.one == y.one
-            && x.branches.len() == y.branches.len()
-            && y.branches.iter().all(|yb| {
-                x.branches.iter().any(|xb| match (xb, yb) {
-                    (SRef::At(xd, xp), SRef::At(yd, yp)) => self.equal_at(
-                        xs,
-                        (*xd, xp.clone()),
-                        ys,
-                        (*yd, yp.clone()),
-                        &mut HashSet::new(),
-                    ),
-                    _ => false,
-                })
-            })
+        let same = |fb: &SRef, tb: &SRef| match (fb, tb) {
+            (SRef::At(fd, fp), SRef::At(td, tp)) => self.equal_at(
+                xs,
+                (*fd, fp.clone()),
+                ys,
+                (*td, tp.clone()),
+                &mut HashSet::new(),
+            ),
+            _ => false,
+        };
+        if x.one != y.one {
+            return false;
+        }
+        if x.one {
+            // Structural equality is an equivalence, so greedy matching finds a bijection
+            // whenever one exists.
+            let mut used = vec![false; y.branches.len()];
+            return x.branches.len() == y.branches.len()
+                && x.branches.iter().all(|xb| {
+                    let hit = (0..y.branches.len()).find(|&j| !used[j] && same(xb, &y.branches[j]));
+                    hit.map(|j| used[j] = true).is_some()
+                });
+        }
+        x.branches
+            .iter()
+            .all(|xb| y.branches.iter().any(|yb| same(xb, yb)))
+            && y.branches
+                .iter()
+                .all(|yb| x.branches.iter().any(|xb| same(xb, yb)))
     }
 
     /// Structural equality of two subschemas after `$ref` resolution, ignoring annotations.
