@@ -38,8 +38,8 @@ impl Ctx<'_> {
         if n.types & bits_of(v) == 0 {
             return Some(false);
         }
-        if let Some((vals, _, _)) = &n.enum_ {
-            if !vals.iter().any(|x| json_eq(x, v)) {
+        if let Some(e) = &n.enum_ {
+            if !e.contains(v) {
                 return Some(false);
             }
         }
@@ -161,8 +161,9 @@ impl Ctx<'_> {
         if n.never.is_some() {
             return None;
         }
-        if let Some((vals, _, _)) = &n.enum_ {
-            return vals
+        if let Some(e) = &n.enum_ {
+            return e
+                .values
                 .iter()
                 .find(|v| self.accepts(c, v) != Some(false))
                 .cloned();
@@ -298,8 +299,8 @@ impl Ctx<'_> {
     fn distinct_from(&self, c: &Conj, used: &[Value], depth: usize) -> Option<Value> {
         let n = self.norm(c).ok()?;
         let mut cands = Vec::new();
-        if let Some((vals, _, _)) = &n.enum_ {
-            cands.extend(vals.iter().cloned());
+        if let Some(e) = &n.enum_ {
+            cands.extend(e.values.iter().cloned());
         }
         for t in [STR, INT, NUM, BOOL, NULL, OBJ, ARR] {
             if n.types & t != 0 {

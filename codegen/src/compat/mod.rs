@@ -60,6 +60,7 @@
 
 pub mod catalog;
 mod eval;
+mod family;
 mod norm;
 mod number;
 mod oracle;

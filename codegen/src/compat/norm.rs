@@ -8,6 +8,7 @@
 //! local to one schema object (`properties` + `additionalProperties`, `prefixItems` + `items`)
 //! are kept per object as content models so the merge stays exact.
 
+use super::family::types_enums::EnumFacet;
 use super::number::numbers_equal;
 pub(crate) use super::number::Dec;
 use super::oracle::Patterns;
@@ -167,7 +168,7 @@ pub(crate) struct Norm {
     pub never: Option<Loc>,
     pub types: u8,
     pub types_loc: Option<Loc>,
-    pub enum_: Option<(Vec<Value>, Loc, bool)>,
+    pub enum_: Option<EnumFacet>,
     pub min_len: Option<(u64, Loc)>,
     pub max_len: Option<(u64, Loc)>,
     pub patterns: Vec<(String, Loc)>,
@@ -342,10 +343,10 @@ impl<'s> Ctx<'s> {
         for r in &c.refs {
             self.collect(c.side, r, &mut n, &mut seen, &c.skip)?;
         }
-        if let Some((vals, _, _)) = &mut n.enum_ {
+        if let Some(e) = &mut n.enum_ {
             let types = n.types;
-            vals.retain(|v| types & bits_of(v) != 0);
-            n.types &= vals.iter().fold(0, |acc, v| acc | bits_of(v));
+            e.retain(|v| types & bits_of(v) != 0);
+            n.types &= e.values.iter().fold(0, |acc, v| acc | bits_of(v));
         }
         if n.types == 0 && n.never.is_none() {
             n.never = n.types_loc.clone().or(Some(n.loc.clone()));
@@ -468,36 +469,26 @@ impl<'s> Ctx<'s> {
             n.types &= bits;
             n.types_loc.get_or_insert(at("type"));
         }
-        let mut enum_vals: Option<(Vec<Value>, Loc, bool)> = None;
+        let mut enum_vals: Option<EnumFacet> = None;
         if let Some(c) = obj.get("const") {
-            enum_vals = Some((vec![c.clone()], at("const"), true));
+            enum_vals = Some(EnumFacet::new(vec![c.clone()], at("const"), true));
         }
         if let Some(e) = obj.get("enum") {
             let vals = e
                 .as_array()
                 .ok_or_else(|| bad("enum", "must be an array"))?
                 .clone();
+            let listed = EnumFacet::new(vals, at("enum"), false);
             enum_vals = Some(match enum_vals {
-                Some((c, l, k)) => (
-                    c.into_iter()
-                        .filter(|x| vals.iter().any(|y| json_eq(x, y)))
-                        .collect(),
-                    l,
-                    k,
-                ),
-                None => (vals, at("enum"), false),
+                Some(c) => c.intersect(&listed, true),
+                None => listed,
             });
         }
-        if let Some((vals, loc, is_const)) = enum_vals {
+        if let Some(facet) = enum_vals {
+            let is_const = facet.is_const;
             n.enum_ = Some(match n.enum_.take() {
-                Some((prev, l, k)) => (
-                    prev.into_iter()
-                        .filter(|x| vals.iter().any(|y| json_eq(x, y)))
-                        .collect(),
-                    l,
-                    k && is_const,
-                ),
-                None => (vals, loc, is_const),
+                Some(prev) => prev.intersect(&facet, is_const),
+                None => facet,
             });
         }
         if let Some(x) = count("minLength")? {

@@ -328,7 +328,7 @@ impl<'c, 's> Checker<'c, 's> {
         }
         // Enumerations: a finite A is decided value by value.
         let finite: Option<Vec<Value>> = match &na.enum_ {
-            Some((vals, _, _)) => Some(vals.clone()),
+            Some(e) => Some(e.values.clone()),
             // Booleans/null are enumerated too, unless B's disjunctions will judge them
             // (then `branch-*` names the change better than a per-value finding).
             None if na.types & !(NULL | BOOL) == 0 && nb.disj.is_empty() => {
@@ -351,29 +351,27 @@ impl<'c, 's> Checker<'c, 's> {
                 let al = na
                     .enum_
                     .as_ref()
-                    .map(|e| e.1.clone())
+                    .map(|e| e.loc.clone())
                     .unwrap_or(na.loc.clone());
                 match ctx.accepts(b, &v) {
                     Some(true) => {}
                     r => {
-                        let in_b_enum = nb
-                            .enum_
-                            .as_ref()
-                            .map(|(bv, _, _)| bv.iter().any(|x| json_eq(x, &v)));
+                        let in_b_enum = nb.enum_.as_ref().map(|e| e.contains(&v));
                         let (rule, bl) = match &nb.enum_ {
-                            Some((_, l, true))
-                                if na.enum_.as_ref().is_some_and(|e| e.2)
+                            Some(e)
+                                if e.is_const
+                                    && na.enum_.as_ref().is_some_and(|e| e.is_const)
                                     && in_b_enum == Some(false) =>
                             {
-                                (rules::CONST, l.clone())
+                                (rules::CONST, e.loc.clone())
                             }
-                            Some((_, l, _)) if in_b_enum == Some(false) => (
+                            Some(e) if in_b_enum == Some(false) => (
                                 if na.enum_.is_some() {
                                     rules::ENUM_VALUE
                                 } else {
                                     rules::ENUM_ADDED
                                 },
-                                l.clone(),
+                                e.loc.clone(),
                             ),
                             _ => (rules::ENUM_REJECTED, nb.loc.clone()),
                         };
@@ -396,27 +394,22 @@ impl<'c, 's> Checker<'c, 's> {
             }
             return Ok((out, true));
         }
-        if let Some((vals, l, _)) = &nb.enum_ {
+        if let Some(listed) = &nb.enum_ {
             let mut cands = self.all_candidates(a, na);
             cands.extend([
                 Value::from("zz-not-listed"),
                 Value::from(987654),
                 Value::from(-3),
             ]);
-            let w = self.witnesses(
-                a,
-                b,
-                cands,
-                Some(&|v: &Value| vals.iter().any(|x| json_eq(x, v))),
-            );
+            let w = self.witnesses(a, b, cands, Some(&|v: &Value| listed.contains(v)));
             out.push(self.raw(
                 rules::ENUM_ADDED,
                 false,
                 &na.loc,
-                l,
+                &listed.loc,
                 format!(
                     "{{B}} restricts the value to {} listed value(s); {{A}} does not",
-                    vals.len()
+                    listed.values.len()
                 ),
                 w,
             ));
@@ -446,8 +439,8 @@ impl<'c, 's> Checker<'c, 's> {
             let mut cands = self.all_candidates(a, na);
             if let Ok(nn) = ctx.norm(&ns) {
                 cands.extend(ctx.generate(&ns));
-                if let Some((vals, _, _)) = &nn.enum_ {
-                    cands.extend(vals.iter().cloned());
+                if let Some(e) = &nn.enum_ {
+                    cands.extend(e.values.iter().cloned());
                 }
                 for t in [OBJ, STR, INT, NUM, ARR, BOOL, NULL] {
                     if nn.types & t != 0 {
@@ -1419,16 +1412,16 @@ impl<'c, 's> Checker<'c, 's> {
         if nx.never.is_some() || ny.never.is_some() || nx.types & ny.types == 0 {
             return true;
         }
-        if let Some((vals, _, _)) = &nx.enum_ {
-            if vals
+        if let Some(e) = &nx.enum_ {
+            if e.values
                 .iter()
                 .all(|v| ctx.accepts(y, v) == Some(false) || ctx.accepts(x, v) == Some(false))
             {
                 return true;
             }
         }
-        if let Some((vals, _, _)) = &ny.enum_ {
-            if vals
+        if let Some(e) = &ny.enum_ {
+            if e.values
                 .iter()
                 .all(|v| ctx.accepts(x, v) == Some(false) || ctx.accepts(y, v) == Some(false))
             {
