@@ -1161,10 +1161,16 @@ impl<'c, 's> Checker<'c, 's> {
             ));
         }
         let count_props = |v: &Value| v.as_object().map(|o| o.len() as u64).unwrap_or(0);
+        // Under the lenient policy an open object carries only what it declares.
+        let undeclared_ok = self.policy == Policy::Strict || explicit_map;
         let amin = na.min_props.as_ref().map(|m| m.0).unwrap_or(0);
+        let amax = na.max_props.as_ref().map(|m| m.0);
         if let Some((bmin, bl)) = &nb.min_props {
             if *bmin > amin {
-                let cands = self.all_candidates(&oa, na);
+                let mut cands = self.all_candidates(&oa, na);
+                for size in [amin, bmin - 1] {
+                    cands.extend(self.object_of_size(&oa, na, size, undeclared_ok));
+                }
                 let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| count_props(v) >= *bmin));
                 let al = na
                     .min_props
@@ -1182,38 +1188,21 @@ impl<'c, 's> Checker<'c, 's> {
             }
         }
         if let Some((bmax, bl)) = &nb.max_props {
-            let amax = na.max_props.as_ref().map(|m| m.0);
-            if amax.is_none_or(|m| m > *bmax) {
-                let mut cands = Vec::new();
-                if let Some(Value::Object(mut o)) = ctx.generate(&oa) {
-                    let mut names: Vec<String> = na
-                        .obj_models
-                        .iter()
-                        .flat_map(|m| m.props.keys().cloned())
-                        .collect();
-                    if self.policy == Policy::Strict || explicit_map {
-                        names.extend(
-                            (0..(*bmax as usize + 2).min(64)).map(|i| format!("zz_extra_{i}")),
-                        );
-                    }
-                    for name in names {
-                        if o.len() as u64 > *bmax {
-                            break;
-                        }
-                        if o.contains_key(&name) {
-                            continue;
-                        }
-                        let c = Conj {
-                            side: a.side,
-                            refs: na.prop_schema(&name, ctx),
-                            skip: Vec::new(),
-                        };
-                        if let Some(v) = ctx.generate(&c) {
-                            o.insert(name, v);
-                        }
-                    }
-                    cands.push(Value::Object(o));
-                }
+            // Lenient: an object of A holds at most its declared properties (no patterns or map).
+            let declared = na
+                .obj_models
+                .iter()
+                .flat_map(|m| m.props.keys())
+                .collect::<BTreeSet<_>>()
+                .len() as u64;
+            let bounded_by_declared = !undeclared_ok
+                && !na.obj_models.iter().any(|m| !m.patterns.is_empty())
+                && declared <= *bmax;
+            if amax.is_none_or(|m| m > *bmax) && !bounded_by_declared {
+                let cands = self
+                    .object_of_size(&oa, na, bmax + 1, undeclared_ok)
+                    .into_iter()
+                    .collect();
                 let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| count_props(v) <= *bmax));
                 let al = na
                     .max_props
@@ -1295,6 +1284,41 @@ impl<'c, 's> Checker<'c, 's> {
             out.extend(self.subset(&a2, &Conj::one(b.side, s.clone()))?);
         }
         Ok(())
+    }
+
+    /// An object of A with about `size` properties (at least the required ones): required
+    /// first, then declared ones, then (when undeclared properties are allowed) `zz_extra_N`.
+    /// A candidate only: the witness filter checks what it holds.
+    fn object_of_size(&self, oa: &Conj, na: &Norm, size: u64, undeclared: bool) -> Option<Value> {
+        let ctx = self.ctx;
+        let Some(Value::Object(mut o)) = ctx.object_with(oa, na, None, 0) else {
+            return None;
+        };
+        let mut names: Vec<String> = na
+            .obj_models
+            .iter()
+            .flat_map(|m| m.props.keys().cloned())
+            .collect();
+        if undeclared {
+            names.extend((0..(size as usize + 2).min(64)).map(|i| format!("zz_extra_{i}")));
+        }
+        for name in names {
+            if o.len() as u64 >= size {
+                break;
+            }
+            if o.contains_key(&name) {
+                continue;
+            }
+            let c = Conj {
+                side: oa.side,
+                refs: na.prop_schema(&name, ctx),
+                skip: Vec::new(),
+            };
+            if let Some(v) = ctx.generate(&c) {
+                o.insert(name, v);
+            }
+        }
+        Some(Value::Object(o))
     }
 
     fn disjunction(
