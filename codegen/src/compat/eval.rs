@@ -87,6 +87,17 @@ impl Ctx<'_> {
                         check!(self.accepts_at(&sub(s), x, depth + 1));
                     }
                 }
+                for f in &n.contains {
+                    let mut matched = Some(0u64);
+                    for x in items {
+                        match self.accepts_at(&sub(vec![f.schema.clone()]), x, depth + 1) {
+                            Some(true) => matched = matched.map(|m| m + 1),
+                            None => matched = None,
+                            Some(false) => {}
+                        }
+                    }
+                    check!(matched.map(|m| m >= f.min && f.max.is_none_or(|x| m <= x)));
+                }
             }
             Value::Object(map) => {
                 for k in n.required.keys() {

@@ -42,6 +42,7 @@
 //! | `minimum-increased` / `maximum-decreased` | `minimum-decreased` / `maximum-increased` | numeric bounds incl. exclusive |
 //! | `multiple-of-changed` | `multiple-of-changed` | `multipleOf` by divisibility |
 //! | `min-items-increased` / `max-items-decreased` / `unique-items-added` | `min-items-decreased` / `max-items-increased` / `unique-items-removed` | array bounds |
+//! | `min-contains-increased` / `max-contains-decreased` | `min-contains-decreased` / `max-contains-increased` | `minContains`/`maxContains` of the same `contains` schema |
 //! | `tuple-length-reduced` | `tuple-length-extended` | `prefixItems`/`items` positions |
 //! | `property-removed-closed` | `property-added-closed` | property vs closed content model |
 //! | `property-added-open` | `property-removed-open` | property vs open content model (strict) |
@@ -53,7 +54,7 @@
 //! | `branch-removed` | `branch-added` | `anyOf`/`oneOf` branches (matched, not positional) |
 //! | `oneof-overlap` | `oneof-overlap` | `oneOf` exclusivity |
 //! | `not-changed` | `not-changed` | `not` |
-//! | `keyword-unsupported` | `keyword-unsupported` | `if`/`then`/`else`, `contains`, `propertyNames`, ... (unknown) |
+//! | `keyword-unsupported` | `keyword-unsupported` | `if`/`then`/`else`, a changed `contains` schema, `propertyNames`, ... (unknown) |
 //! | `too-deep` | `too-deep` | depth limit (unknown) |
 //!
 //! `eventctl check` adds `version-deleted` and `compatibility-level-invalid`.

@@ -154,6 +154,15 @@ pub(crate) struct ArrModel {
     pub loc: Loc,
 }
 
+/// `contains` with its `minContains` (default 1) and `maxContains`.
+#[derive(Debug, Clone)]
+pub(crate) struct ContainsFacet {
+    pub schema: SRef,
+    pub min: u64,
+    pub max: Option<u64>,
+    pub loc: Loc,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Disj {
     pub one: bool,
@@ -180,6 +189,7 @@ pub(crate) struct Norm {
     pub min_items: Option<(u64, Loc)>,
     pub max_items: Option<(u64, Loc)>,
     pub unique: Option<Loc>,
+    pub contains: Vec<ContainsFacet>,
     pub obj_models: Vec<ObjModel>,
     pub required: BTreeMap<String, Loc>,
     pub min_props: Option<(u64, Loc)>,
@@ -214,6 +224,7 @@ impl Norm {
             min_items: None,
             max_items: None,
             unique: None,
+            contains: Vec::new(),
             obj_models: Vec::new(),
             required: BTreeMap::new(),
             min_props: None,
@@ -616,6 +627,20 @@ impl<'s> Ctx<'s> {
         if obj.get("uniqueItems") == Some(&Value::Bool(true)) {
             n.unique.get_or_insert(at("uniqueItems"));
         }
+        if obj.contains_key("contains") {
+            // `minContains`/`maxContains` are 2019-09 keywords, and mean nothing without `contains`.
+            let (min, max) = if dialect == Dialect::Draft7 {
+                (1, None)
+            } else {
+                (count("minContains")?.unwrap_or(1), count("maxContains")?)
+            };
+            n.contains.push(ContainsFacet {
+                schema: sub("contains"),
+                min,
+                max,
+                loc: at("contains"),
+            });
+        }
         // Objects.
         if obj.contains_key("properties")
             || obj.contains_key("patternProperties")
@@ -753,9 +778,6 @@ impl<'s> Ctx<'s> {
             "if",
             "then",
             "else",
-            "contains",
-            "minContains",
-            "maxContains",
             "propertyNames",
             "$dynamicRef",
             "$recursiveRef",
@@ -784,6 +806,7 @@ struct Start {
     disj: usize,
     other: usize,
     dep_schemas: usize,
+    contains: usize,
     elsewhere: usize,
 }
 
@@ -795,6 +818,7 @@ impl Start {
             disj: n.disj.len(),
             other: n.other.len(),
             dep_schemas: n.dep_schemas.len(),
+            contains: n.contains.len(),
             elsewhere: n.elsewhere,
         }
     }
@@ -814,9 +838,10 @@ fn unevaluated(n: &mut Norm, start: &Start, kw: &str, schema: SRef, loc: Loc) {
         || n.other[start.other..].iter().any(|(k, _)| {
             matches!(
                 k.as_str(),
-                "if" | "then" | "else" | "contains" | "$dynamicRef" | "$recursiveRef"
+                "if" | "then" | "else" | "$dynamicRef" | "$recursiveRef"
             )
         })
+        || (kw == "unevaluatedItems" && n.contains.len() > start.contains)
         || (kw == "unevaluatedProperties" && n.dep_schemas.len() > start.dep_schemas);
     if hidden {
         n.other.push((kw.to_string(), loc));

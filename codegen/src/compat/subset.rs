@@ -920,6 +920,7 @@ impl<'c, 's> Checker<'c, 's> {
                 ));
             }
         }
+        self.contains(a, &aa, na, b, nb, out);
         let last = na.max_prefix().max(nb.max_prefix());
         for i in 0..=last {
             if amax.is_some_and(|m| i as u64 >= m) {
@@ -975,6 +976,99 @@ impl<'c, 's> Checker<'c, 's> {
             out.extend(r?);
         }
         Ok(())
+    }
+
+    /// `contains` with `minContains`/`maxContains`: decided when A has the same `contains`
+    /// schema (the counts are then bounds like `minItems`), unknown when the schema changed.
+    fn contains(&self, a: &Conj, aa: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) {
+        let ctx = self.ctx;
+        for fb in &nb.contains {
+            let same = na
+                .contains
+                .iter()
+                .find(|fa| match (&fa.schema, &fb.schema) {
+                    (SRef::At(d1, p1), SRef::At(d2, p2)) => self.equal_at(
+                        a.side,
+                        (*d1, p1.clone()),
+                        b.side,
+                        (*d2, p2.clone()),
+                        &mut HashSet::new(),
+                    ),
+                    _ => false,
+                });
+            let Some(fa) = same else {
+                if fb.min > 0 || fb.max.is_some() {
+                    out.push(self.raw(
+                        rules::UNSUPPORTED,
+                        true,
+                        &na.loc,
+                        &fb.loc,
+                        "keyword `contains` in {B} differs from {A} and is not analysed".into(),
+                        vec![],
+                    ));
+                }
+                continue;
+            };
+            // Arrays of k items matching the `contains` schema (and A's item schemas).
+            let mut refs = vec![fa.schema.clone()];
+            refs.extend(na.item_schema(usize::MAX));
+            let item = ctx.generate(&Conj {
+                side: a.side,
+                refs,
+                skip: Vec::new(),
+            });
+            let arrays = |ks: &[u64]| -> Vec<Value> {
+                let Some(item) = &item else { return Vec::new() };
+                ks.iter()
+                    .map(|k| Value::Array(vec![item.clone(); (*k).min(10_000) as usize]))
+                    .collect()
+            };
+            let count = |v: &Value| -> Option<u64> {
+                let sb = Conj::one(b.side, fb.schema.clone());
+                let mut m = 0;
+                for x in v.as_array()? {
+                    if ctx.accepts(&sb, x)? {
+                        m += 1;
+                    }
+                }
+                Some(m)
+            };
+            if fb.min > fa.min {
+                let w = self.witnesses(
+                    aa,
+                    b,
+                    arrays(&[fa.min, fb.min - 1]),
+                    Some(&|v: &Value| count(v).is_none_or(|m| m >= fb.min)),
+                );
+                out.push(self.raw(
+                    rules::MIN_CONTAINS,
+                    false,
+                    &fa.loc,
+                    &fb.loc,
+                    format!("minContains: {{A}} {}, {{B}} {}", fa.min, fb.min),
+                    w,
+                ));
+            }
+            if let Some(bmax) = fb.max {
+                if fa.max.is_none_or(|m| m > bmax) {
+                    let w = self.witnesses(
+                        aa,
+                        b,
+                        arrays(&[bmax + 1]),
+                        Some(&|v: &Value| count(v).is_none_or(|m| m <= bmax)),
+                    );
+                    let shown = fa.max.map(|m| m.to_string()).unwrap_or("unbounded".into());
+                    out.push(self.raw(
+                        rules::MAX_CONTAINS,
+                        false,
+                        &fa.loc,
+                        &fb.loc,
+                        format!("maxContains: {{A}} {shown}, {{B}} {bmax}"),
+                        w,
+                    ));
+                }
+            }
+        }
     }
 
     fn objects(
@@ -1761,6 +1855,7 @@ fn is_trivial(n: &Norm) -> bool {
         && n.min_items.is_none()
         && n.max_items.is_none()
         && n.unique.is_none()
+        && n.contains.is_empty()
         && n.obj_models.is_empty()
         && n.required.is_empty()
         && n.min_props.is_none()
