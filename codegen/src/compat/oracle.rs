@@ -16,35 +16,44 @@ use std::rc::Rc;
 
 type Cache = RefCell<HashMap<String, Option<Rc<jsonschema::Validator>>>>;
 
-/// Compiled `{"pattern": p}` and `{"format": f}` validators (`None`: does not compile).
-#[derive(Default)]
-pub(crate) struct Patterns {
-    compiled: Cache,
-    formats: Cache,
+thread_local! {
+    /// Compiled validators live for the thread: a catalog check compares many pairs that share
+    /// their patterns and formats, and compiling one costs more than most comparisons.
+    static PATTERNS: Cache = RefCell::new(HashMap::new());
+    static FORMATS: Cache = RefCell::new(HashMap::new());
 }
 
-fn cached(cache: &Cache, key: &str, schema: Value) -> Option<Rc<jsonschema::Validator>> {
-    if let Some(v) = cache.borrow().get(key) {
-        return v.clone();
+/// Asks `jsonschema` about `pattern` and `format` (`{"pattern": p}` and `{"format": f}`
+/// validators, compiled once per thread; `None`: does not compile).
+#[derive(Default)]
+pub(crate) struct Patterns;
+
+fn cached(
+    cache: &'static std::thread::LocalKey<Cache>,
+    key: &str,
+    schema: impl FnOnce() -> Value,
+) -> Option<Rc<jsonschema::Validator>> {
+    if let Some(v) = cache.with(|c| c.borrow().get(key).cloned()) {
+        return v;
     }
     let v = jsonschema::options()
         .should_validate_formats(true)
-        .build(&schema)
+        .build(&schema())
         .ok()
         .map(Rc::new);
-    cache.borrow_mut().insert(key.to_string(), v.clone());
+    cache.with(|c| c.borrow_mut().insert(key.to_string(), v.clone()));
     v
 }
 
 impl Patterns {
     fn get(&self, pattern: &str) -> Option<Rc<jsonschema::Validator>> {
-        cached(&self.compiled, pattern, json!({ "pattern": pattern }))
+        cached(&PATTERNS, pattern, || json!({ "pattern": pattern }))
     }
 
     /// Whether `s` is valid under `format` as the validator checks it (unknown formats
     /// accept everything there, so they do here).
     pub fn format_ok(&self, format: &str, s: &str) -> Option<bool> {
-        cached(&self.formats, format, json!({ "format": format }))
+        cached(&FORMATS, format, || json!({ "format": format }))
             .map(|v| v.is_valid(&Value::String(s.to_string())))
     }
 

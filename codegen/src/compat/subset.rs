@@ -1071,6 +1071,62 @@ impl<'c, 's> Checker<'c, 's> {
         }
     }
 
+    /// Undeclared keys fall into classes by which patterns (of either side) match them, and
+    /// one key per class must be compared. For every two patterns, adds a key matching both
+    /// and one matching each alone; `false` when some class could be neither sampled nor
+    /// shown empty (disjoint literal prefixes, structural inclusion).
+    fn sample_pattern_classes(
+        &self,
+        na: &Norm,
+        nb: &Norm,
+        declared: &BTreeSet<String>,
+        reps: &mut Vec<(String, Kind)>,
+    ) -> bool {
+        let ctx = self.ctx;
+        let pats: BTreeSet<&str> = [na, nb]
+            .iter()
+            .flat_map(|n| n.obj_models.iter())
+            .flat_map(|m| m.patterns.iter().map(|(p, _)| p.as_str()))
+            .collect();
+        let pats: Vec<&str> = pats.into_iter().collect();
+        let mut complete = true;
+        for (i, p) in pats.iter().enumerate() {
+            for q in &pats[i + 1..] {
+                let samples: Vec<String> = [1, 3, 8]
+                    .iter()
+                    .flat_map(|l| {
+                        pattern_samples(p, *l)
+                            .into_iter()
+                            .chain(pattern_samples(q, *l))
+                    })
+                    .filter(|s| !declared.contains(s))
+                    .collect();
+                let hit = |s: &String, pat: &str| ctx.regex_match(pat, s) == Some(true);
+                for (in_p, in_q) in [(true, true), (true, false), (false, true)] {
+                    match samples
+                        .iter()
+                        .find(|s| hit(s, p) == in_p && hit(s, q) == in_q)
+                    {
+                        Some(s) => {
+                            if !reps.iter().any(|r| &r.0 == s) {
+                                reps.push((s.clone(), Kind::Pattern));
+                            }
+                        }
+                        None => {
+                            let empty = match (in_p, in_q) {
+                                (true, true) => literal_prefixes_disjoint(p, q),
+                                (true, false) => pattern_covered(p, q),
+                                _ => pattern_covered(q, p),
+                            };
+                            complete &= empty;
+                        }
+                    }
+                }
+            }
+        }
+        complete
+    }
+
     fn objects(
         &mut self,
         a: &Conj,
@@ -1081,12 +1137,6 @@ impl<'c, 's> Checker<'c, 's> {
     ) -> Result<(), CompatError> {
         let ctx = self.ctx;
         let oa = a.with(SRef::Type(OBJ));
-        #[derive(PartialEq, Clone, Copy)]
-        enum Kind {
-            Declared,
-            Pattern,
-            Other,
-        }
         let mut keys: BTreeSet<String> = BTreeSet::new();
         for n in [na, nb] {
             for m in &n.obj_models {
@@ -1110,6 +1160,19 @@ impl<'c, 's> Checker<'c, 's> {
                     }
                 }
             }
+        }
+        if !self.sample_pattern_classes(na, nb, &keys, &mut reps) {
+            out.push(
+                self.raw(
+                    rules::PATTERN_PROPERTY,
+                    true,
+                    &na.loc,
+                    &nb.loc,
+                    "keys matched by several patternProperties patterns could not all be sampled"
+                        .into(),
+                    vec![],
+                ),
+            );
         }
         let any_pattern = |k: &str| na.pattern_matches(k, ctx) || nb.pattern_matches(k, ctx);
         if let Some(fresh) = ["zz_undeclared", "zz-undeclared-9", "ZZ9"]
@@ -1865,6 +1928,37 @@ fn is_trivial(n: &Norm) -> bool {
         && n.disj.is_empty()
         && n.nots.is_empty()
         && n.other.is_empty()
+}
+
+#[derive(PartialEq, Clone, Copy)]
+enum Kind {
+    Declared,
+    Pattern,
+    Other,
+}
+
+/// Both patterns are anchored (`^`) with literal prefixes neither of which starts the other,
+/// so no key matches both.
+fn literal_prefixes_disjoint(p: &str, q: &str) -> bool {
+    fn prefix(p: &str) -> Option<String> {
+        let rest = p.strip_prefix('^')?;
+        let mut out = String::new();
+        for c in rest.chars() {
+            if "\\.^$*+?()[]{}|".contains(c) {
+                // A quantifier makes the last literal optional.
+                if "*?{".contains(c) {
+                    out.pop();
+                }
+                break;
+            }
+            out.push(c);
+        }
+        Some(out)
+    }
+    match (prefix(p), prefix(q)) {
+        (Some(a), Some(b)) => !a.starts_with(&b) && !b.starts_with(&a),
+        _ => false,
+    }
 }
 
 /// Location of a property's schema (or of the object when undeclared).
