@@ -322,7 +322,7 @@ impl<'s> Ctx<'s> {
     pub fn new(a: &'s DocStore, b: &'s DocStore) -> Ctx<'s> {
         Ctx {
             stores: [a, b],
-            oracle: Patterns::default(),
+            oracle: Patterns,
             norms: RefCell::new(HashMap::new()),
             eq_cache: RefCell::new(HashMap::new()),
             eq_assumed: std::cell::Cell::new(0),
