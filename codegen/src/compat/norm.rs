@@ -84,8 +84,7 @@ pub(crate) fn bits_of(v: &Value) -> u8 {
     }
 }
 
-/// A location in one side's store: (document, JSON pointer).
-pub(crate) type Loc = (DocId, Rc<str>);
+pub(crate) use super::family::Loc;
 
 /// One member of a conjunction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -8,4 +8,11 @@
 //! |---|---|
 //! | [`types_enums`] | `type`, `enum`, `const` |
 
+use super::store::DocId;
+use std::rc::Rc;
+
 pub(crate) mod types_enums;
+
+/// A location in one side's store: (document, JSON pointer). Every facet remembers where its
+/// keyword came from, for reporting.
+pub(crate) type Loc = (DocId, Rc<str>);
