@@ -15,7 +15,7 @@
 //! Recursive schemas are safe: a pair already under comparison is assumed to hold
 //! (coinduction), which is sound for the greatest-fixed-point reading of recursive schemas.
 
-use super::eval::{integer_bound, number_candidates, pattern_covered, pattern_samples};
+use super::eval::{pattern_covered, pattern_samples};
 use super::norm::*;
 use super::rules::{self, Rule};
 use super::{CompatError, Policy};
@@ -45,8 +45,8 @@ enum Step {
 type PairKey = (ConjKey, ConjKey);
 
 pub(crate) struct Checker<'c, 's> {
-    ctx: &'c Ctx<'s>,
-    policy: Policy,
+    pub(crate) ctx: &'c Ctx<'s>,
+    pub(crate) policy: Policy,
     in_progress: HashSet<PairKey>,
     stack: Vec<(Conj, Step)>,
     depth: usize,
@@ -110,7 +110,7 @@ impl<'c, 's> Checker<'c, 's> {
         r.map(dedup)
     }
 
-    fn raw(
+    pub(crate) fn raw(
         &self,
         rule: Rule,
         unknown: bool,
@@ -131,7 +131,7 @@ impl<'c, 's> Checker<'c, 's> {
 
     /// Keeps leaf values A accepts and B rejects (definite answers first), wrapped into
     /// whole documents along the current instance path.
-    fn witnesses(
+    pub(crate) fn witnesses(
         &self,
         a: &Conj,
         b: &Conj,
@@ -653,183 +653,6 @@ impl<'c, 's> Checker<'c, 's> {
         }
     }
 
-    fn numbers(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, common: u8, out: &mut Vec<Raw>) {
-        let int_only = common & NUM == 0;
-        let eff = |bd: &Bound, lower: bool| -> (Dec, bool) {
-            if int_only {
-                (integer_bound(bd, lower), false)
-            } else {
-                (bd.v.clone(), bd.excl)
-            }
-        };
-        let na_num = a.with(SRef::Type(common & (INT | NUM)));
-        let cands_for = |extra: &[Dec]| -> Vec<Value> {
-            let mut v = Vec::new();
-            if common & INT != 0 {
-                v.extend(number_candidates(na, true, extra));
-            }
-            if common & NUM != 0 {
-                v.extend(number_candidates(na, false, extra));
-            }
-            v
-        };
-        let show = |b: &Option<Bound>, lower: bool| match b {
-            None => "unbounded".to_string(),
-            Some(b) => format!(
-                "{}{}",
-                if lower {
-                    if b.excl {
-                        ">"
-                    } else {
-                        ">="
-                    }
-                } else if b.excl {
-                    "<"
-                } else {
-                    "<="
-                },
-                b.v
-            ),
-        };
-        if let Some(bl) = &nb.lower {
-            let (bv, bx) = eff(bl, true);
-            let narrower = match &na.lower {
-                None => true,
-                Some(al) => {
-                    let (av, ax) = eff(al, true);
-                    bv > av || (bv == av && bx && !ax)
-                }
-            };
-            if narrower {
-                let cands = cands_for(&[
-                    bl.v.clone(),
-                    bl.v.plus(-1),
-                    bv.plus(-1),
-                    bl.v.floor().plus(-1),
-                ]);
-                let w = self.witnesses(
-                    &na_num,
-                    b,
-                    cands,
-                    Some(&|v: &Value| {
-                        Dec::of_value(v).is_some_and(|f| if bl.excl { f > bl.v } else { f >= bl.v })
-                    }),
-                );
-                let al = na
-                    .lower
-                    .as_ref()
-                    .map(|x| x.loc.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MINIMUM,
-                    false,
-                    &al,
-                    &bl.loc,
-                    format!(
-                        "lower bound: {{A}} {}, {{B}} {}",
-                        show(&na.lower, true),
-                        show(&nb.lower, true)
-                    ),
-                    w,
-                ));
-            }
-        }
-        if let Some(bu) = &nb.upper {
-            let (bv, bx) = eff(bu, false);
-            let narrower = match &na.upper {
-                None => true,
-                Some(au) => {
-                    let (av, ax) = eff(au, false);
-                    bv < av || (bv == av && bx && !ax)
-                }
-            };
-            if narrower {
-                let cands =
-                    cands_for(&[bu.v.clone(), bu.v.plus(1), bv.plus(1), bu.v.ceil().plus(1)]);
-                let w = self.witnesses(
-                    &na_num,
-                    b,
-                    cands,
-                    Some(&|v: &Value| {
-                        Dec::of_value(v).is_some_and(|f| if bu.excl { f < bu.v } else { f <= bu.v })
-                    }),
-                );
-                let al = na
-                    .upper
-                    .as_ref()
-                    .map(|x| x.loc.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MAXIMUM,
-                    false,
-                    &al,
-                    &bu.loc,
-                    format!(
-                        "upper bound: {{A}} {}, {{B}} {}",
-                        show(&na.upper, false),
-                        show(&nb.upper, false)
-                    ),
-                    w,
-                ));
-            }
-        }
-        for (m, bl) in &nb.multiple_of {
-            let implied = na
-                .multiple_of
-                .iter()
-                .any(|(am, _)| am.is_multiple_of(m) == Some(true))
-                || (int_only && Dec::from_i128(1).is_multiple_of(m) == Some(true));
-            if implied {
-                continue;
-            }
-            let base: Vec<Dec> = match na.multiple_of.first() {
-                Some((am, _)) => {
-                    let mut acc = Dec::zero();
-                    (1..8)
-                        .map(|_| {
-                            acc = acc.add(am);
-                            acc.clone()
-                        })
-                        .collect()
-                }
-                None => ["1", "2", "3", "5", "7", "0.5", "0.1"]
-                    .into_iter()
-                    .filter_map(Dec::parse)
-                    .collect(),
-            };
-            let w = self.witnesses(
-                &na_num,
-                b,
-                cands_for(&base),
-                Some(&|v: &Value| {
-                    Dec::of_value(v).is_some_and(|f| f.is_multiple_of(m) == Some(true))
-                }),
-            );
-            let al = na
-                .multiple_of
-                .first()
-                .map(|x| x.1.clone())
-                .unwrap_or(na.loc.clone());
-            let from = na
-                .multiple_of
-                .first()
-                .map(|x| x.0.to_string())
-                .unwrap_or(if int_only {
-                    "1 (integer)".into()
-                } else {
-                    "none".into()
-                });
-            out.push(self.raw(
-                rules::MULTIPLE_OF,
-                false,
-                &al,
-                bl,
-                format!("multipleOf: {{A}} {from} is not a multiple of {{B}} {m}"),
-                w,
-            ));
-        }
-    }
-
     fn arrays(
         &mut self,
         a: &Conj,
@@ -976,99 +799,6 @@ impl<'c, 's> Checker<'c, 's> {
             out.extend(r?);
         }
         Ok(())
-    }
-
-    /// `contains` with `minContains`/`maxContains`: decided when A has the same `contains`
-    /// schema (the counts are then bounds like `minItems`), unknown when the schema changed.
-    fn contains(&self, a: &Conj, aa: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) {
-        let ctx = self.ctx;
-        for fb in &nb.contains {
-            let same = na
-                .contains
-                .iter()
-                .find(|fa| match (&fa.schema, &fb.schema) {
-                    (SRef::At(d1, p1), SRef::At(d2, p2)) => self.equal_at(
-                        a.side,
-                        (*d1, p1.clone()),
-                        b.side,
-                        (*d2, p2.clone()),
-                        &mut HashSet::new(),
-                    ),
-                    _ => false,
-                });
-            let Some(fa) = same else {
-                if fb.min > 0 || fb.max.is_some() {
-                    out.push(self.raw(
-                        rules::UNSUPPORTED,
-                        true,
-                        &na.loc,
-                        &fb.loc,
-                        "keyword `contains` in {B} differs from {A} and is not analysed".into(),
-                        vec![],
-                    ));
-                }
-                continue;
-            };
-            // Arrays of k items matching the `contains` schema (and A's item schemas).
-            let mut refs = vec![fa.schema.clone()];
-            refs.extend(na.item_schema(usize::MAX));
-            let item = ctx.generate(&Conj {
-                side: a.side,
-                refs,
-                skip: Vec::new(),
-            });
-            let arrays = |ks: &[u64]| -> Vec<Value> {
-                let Some(item) = &item else { return Vec::new() };
-                ks.iter()
-                    .map(|k| Value::Array(vec![item.clone(); (*k).min(10_000) as usize]))
-                    .collect()
-            };
-            let count = |v: &Value| -> Option<u64> {
-                let sb = Conj::one(b.side, fb.schema.clone());
-                let mut m = 0;
-                for x in v.as_array()? {
-                    if ctx.accepts(&sb, x)? {
-                        m += 1;
-                    }
-                }
-                Some(m)
-            };
-            if fb.min > fa.min {
-                let w = self.witnesses(
-                    aa,
-                    b,
-                    arrays(&[fa.min, fb.min - 1]),
-                    Some(&|v: &Value| count(v).is_none_or(|m| m >= fb.min)),
-                );
-                out.push(self.raw(
-                    rules::MIN_CONTAINS,
-                    false,
-                    &fa.loc,
-                    &fb.loc,
-                    format!("minContains: {{A}} {}, {{B}} {}", fa.min, fb.min),
-                    w,
-                ));
-            }
-            if let Some(bmax) = fb.max {
-                if fa.max.is_none_or(|m| m > bmax) {
-                    let w = self.witnesses(
-                        aa,
-                        b,
-                        arrays(&[bmax + 1]),
-                        Some(&|v: &Value| count(v).is_none_or(|m| m <= bmax)),
-                    );
-                    let shown = fa.max.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                    out.push(self.raw(
-                        rules::MAX_CONTAINS,
-                        false,
-                        &fa.loc,
-                        &fb.loc,
-                        format!("maxContains: {{A}} {shown}, {{B}} {bmax}"),
-                        w,
-                    ));
-                }
-            }
-        }
     }
 
     /// Undeclared keys fall into classes by which patterns (of either side) match them, and
@@ -1679,7 +1409,7 @@ impl<'c, 's> Checker<'c, 's> {
     }
 
     /// Structural equality of two subschemas after `$ref` resolution, ignoring annotations.
-    fn equal_at(
+    pub(crate) fn equal_at(
         &self,
         xs: usize,
         x: Loc,

@@ -7,10 +7,18 @@
 //! | family | keywords |
 //! |---|---|
 //! | [`types_enums`] | `type`, `enum`, `const` |
+//! | `numbers` | `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf` |
+//! | `arrays` | `contains`, `minContains`, `maxContains` |
+//!
+//! `numbers` and `arrays` hold the subset checks of their keywords (`impl Checker`); the rest
+//! of each family still lives in `norm.rs` (collection), `subset.rs` (checks) and `eval.rs`
+//! (candidates).
 
 use super::store::DocId;
 use std::rc::Rc;
 
+mod arrays;
+mod numbers;
 pub(crate) mod types_enums;
 
 /// A location in one side's store: (document, JSON pointer). Every facet remembers where its

@@ -5,8 +5,8 @@
 //! values is O(n), not O(n²). The canonical form follows JSON Schema equality: numbers by
 //! exact value (`1` equals `1.0`), objects regardless of key order.
 
-use super::Loc;
 use super::super::number::Dec;
+use super::Loc;
 use serde_json::Value;
 use std::collections::HashSet;
 
