@@ -16,6 +16,7 @@
 //! (coinduction), which is sound for the greatest-fixed-point reading of recursive schemas.
 
 use super::eval::{pattern_covered, pattern_samples};
+use super::family::bounds::SizeBounds;
 use super::norm::*;
 use super::rules::{self, Rule};
 use super::{CompatError, Policy};
@@ -491,71 +492,30 @@ impl<'c, 's> Checker<'c, 's> {
         let sa = a.with(SRef::Type(STR));
         let amin = na.min_len.as_ref().map(|m| m.0).unwrap_or(0);
         let amax = na.max_len.as_ref().map(|m| m.0);
-        if let Some((bmin, bl)) = &nb.min_len {
-            if *bmin > amin {
-                let lens = [(*bmin - 1) as usize, amin as usize];
-                let cands = ctx
-                    .string_candidates(na, &lens)
-                    .into_iter()
-                    .map(Value::String)
-                    .collect();
-                let w = self.witnesses(
-                    &sa,
-                    b,
-                    cands,
-                    Some(&|v: &Value| {
-                        v.as_str()
-                            .is_some_and(|s| s.chars().count() as u64 >= *bmin)
-                    }),
-                );
-                let al = na
-                    .min_len
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MIN_LENGTH,
-                    false,
-                    &al,
-                    bl,
-                    format!("minLength: {{A}} {amin}, {{B}} {bmin}"),
-                    w,
-                ));
-            }
-        }
-        if let Some((bmax, bl)) = &nb.max_len {
-            if amax.is_none_or(|m| m > *bmax) {
-                let lens = [(*bmax + 1) as usize];
-                let cands = ctx
-                    .string_candidates(na, &lens)
-                    .into_iter()
-                    .map(Value::String)
-                    .collect();
-                let w = self.witnesses(
-                    &sa,
-                    b,
-                    cands,
-                    Some(&|v: &Value| {
-                        v.as_str()
-                            .is_some_and(|s| s.chars().count() as u64 <= *bmax)
-                    }),
-                );
-                let al = na
-                    .max_len
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(
-                    rules::MAX_LENGTH,
-                    false,
-                    &al,
-                    bl,
-                    format!("maxLength: {{A}} {shown}, {{B}} {bmax}"),
-                    w,
-                ));
-            }
-        }
+        let strings_of = |lens: &[u64]| -> Vec<Value> {
+            let lens: Vec<usize> = lens.iter().map(|l| *l as usize).collect();
+            ctx.string_candidates(na, &lens)
+                .into_iter()
+                .map(Value::String)
+                .collect()
+        };
+        self.size_bounds(
+            &sa,
+            b,
+            SizeBounds {
+                keywords: ("minLength", "maxLength"),
+                rules: (rules::MIN_LENGTH, rules::MAX_LENGTH),
+                a_min: &na.min_len,
+                a_max: &na.max_len,
+                b_min: &nb.min_len,
+                b_max: &nb.max_len,
+                a_loc: &na.loc,
+                size: &|v: &Value| v.as_str().map(|s| s.chars().count() as u64),
+            },
+            &strings_of,
+            false,
+            out,
+        );
         for (p, bl) in &nb.patterns {
             if na
                 .patterns
@@ -666,58 +626,26 @@ impl<'c, 's> Checker<'c, 's> {
         let amin = na.min_items.as_ref().map(|m| m.0).unwrap_or(0);
         let amax = na.max_items.as_ref().map(|m| m.0);
         let arr = |len: u64, dup: bool| ctx.array_of_len(&aa, na, len as usize, 0, dup);
-        if let Some((bmin, bl)) = &nb.min_items {
-            if *bmin > amin {
-                let cands = [arr(*bmin - 1, false), arr(amin, false)]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let w = self.witnesses(
-                    &aa,
-                    b,
-                    cands,
-                    Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() as u64 >= *bmin)),
-                );
-                let al = na
-                    .min_items
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MIN_ITEMS,
-                    false,
-                    &al,
-                    bl,
-                    format!("minItems: {{A}} {amin}, {{B}} {bmin}"),
-                    w,
-                ));
-            }
-        }
-        if let Some((bmax, bl)) = &nb.max_items {
-            if amax.is_none_or(|m| m > *bmax) {
-                let cands = [arr(*bmax + 1, false)].into_iter().flatten().collect();
-                let w = self.witnesses(
-                    &aa,
-                    b,
-                    cands,
-                    Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() as u64 <= *bmax)),
-                );
-                let al = na
-                    .max_items
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(
-                    rules::MAX_ITEMS,
-                    false,
-                    &al,
-                    bl,
-                    format!("maxItems: {{A}} {shown}, {{B}} {bmax}"),
-                    w,
-                ));
-            }
-        }
+        let arrays_of = |lens: &[u64]| -> Vec<Value> {
+            lens.iter().filter_map(|len| arr(*len, false)).collect()
+        };
+        self.size_bounds(
+            &aa,
+            b,
+            SizeBounds {
+                keywords: ("minItems", "maxItems"),
+                rules: (rules::MIN_ITEMS, rules::MAX_ITEMS),
+                a_min: &na.min_items,
+                a_max: &na.max_items,
+                b_min: &nb.min_items,
+                b_max: &nb.max_items,
+                a_loc: &na.loc,
+                size: &|v: &Value| v.as_array().map(|x| x.len() as u64),
+            },
+            &arrays_of,
+            false,
+            out,
+        );
         if let Some(bl) = &nb.unique {
             if na.unique.is_none() && amax.is_none_or(|m| m >= 2) {
                 let cands = [arr(amin.max(2), true)].into_iter().flatten().collect();
@@ -1047,66 +975,43 @@ impl<'c, 's> Checker<'c, 's> {
                 w,
             ));
         }
-        let count_props = |v: &Value| v.as_object().map(|o| o.len() as u64).unwrap_or(0);
         // Under the lenient policy an open object carries only what it declares.
         let undeclared_ok = self.policy == Policy::Strict || explicit_map;
-        let amin = na.min_props.as_ref().map(|m| m.0).unwrap_or(0);
-        let amax = na.max_props.as_ref().map(|m| m.0);
-        if let Some((bmin, bl)) = &nb.min_props {
-            if *bmin > amin {
-                let mut cands = self.all_candidates(&oa, na);
-                for size in [amin, bmin - 1] {
-                    cands.extend(self.object_of_size(&oa, na, size, undeclared_ok));
-                }
-                let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| count_props(v) >= *bmin));
-                let al = na
-                    .min_props
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MIN_PROPERTIES,
-                    false,
-                    &al,
-                    bl,
-                    format!("minProperties: {{A}} {amin}, {{B}} {bmin}"),
-                    w,
-                ));
-            }
-        }
-        if let Some((bmax, bl)) = &nb.max_props {
-            // Lenient: an object of A holds at most its declared properties (no patterns or map).
-            let declared = na
-                .obj_models
-                .iter()
-                .flat_map(|m| m.props.keys())
-                .collect::<BTreeSet<_>>()
-                .len() as u64;
-            let bounded_by_declared = !undeclared_ok
-                && !na.obj_models.iter().any(|m| !m.patterns.is_empty())
-                && declared <= *bmax;
-            if amax.is_none_or(|m| m > *bmax) && !bounded_by_declared {
-                let cands = self
-                    .object_of_size(&oa, na, bmax + 1, undeclared_ok)
-                    .into_iter()
-                    .collect();
-                let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| count_props(v) <= *bmax));
-                let al = na
-                    .max_props
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(
-                    rules::MAX_PROPERTIES,
-                    false,
-                    &al,
-                    bl,
-                    format!("maxProperties: {{A}} {shown}, {{B}} {bmax}"),
-                    w,
-                ));
-            }
-        }
+        let declared = na
+            .obj_models
+            .iter()
+            .flat_map(|m| m.props.keys())
+            .collect::<BTreeSet<_>>()
+            .len() as u64;
+        let bounded_by_declared = !undeclared_ok
+            && !na.obj_models.iter().any(|m| !m.patterns.is_empty())
+            && nb.max_props.as_ref().is_some_and(|m| declared <= m.0);
+        let objects_of = |sizes: &[u64]| -> Vec<Value> {
+            let mut v = self.all_candidates(&oa, na);
+            v.extend(
+                sizes
+                    .iter()
+                    .filter_map(|n| self.object_of_size(&oa, na, *n, undeclared_ok)),
+            );
+            v
+        };
+        self.size_bounds(
+            &oa,
+            b,
+            SizeBounds {
+                keywords: ("minProperties", "maxProperties"),
+                rules: (rules::MIN_PROPERTIES, rules::MAX_PROPERTIES),
+                a_min: &na.min_props,
+                a_max: &na.max_props,
+                b_min: &nb.min_props,
+                b_max: &nb.max_props,
+                a_loc: &na.loc,
+                size: &|v: &Value| v.as_object().map(|o| o.len() as u64),
+            },
+            &objects_of,
+            bounded_by_declared,
+            out,
+        );
         for (k, deps) in &nb.dep_required {
             let ak = Conj {
                 side: a.side,

@@ -9,6 +9,7 @@
 //! | [`types_enums`] | `type`, `enum`, `const` |
 //! | `numbers` | `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf` |
 //! | `arrays` | `contains`, `minContains`, `maxContains` |
+//! | [`bounds`] | the shared size check of `minLength`/`maxLength`, `minItems`/`maxItems`, `minProperties`/`maxProperties` |
 //!
 //! `numbers` and `arrays` hold the subset checks of their keywords (`impl Checker`); the rest
 //! of each family still lives in `norm.rs` (collection), `subset.rs` (checks) and `eval.rs`
@@ -18,6 +19,7 @@ use super::store::DocId;
 use std::rc::Rc;
 
 mod arrays;
+pub(crate) mod bounds;
 mod numbers;
 pub(crate) mod types_enums;
 
