@@ -8,6 +8,11 @@
 //! `compat_catalog` case runs every version chain of the repository's `schemas/`. The
 //! baseline, measured in the same run, compiles both schemas of every pair with `jsonschema`;
 //! `ratio_vs_compile` is the checker's time over it.
+//!
+//! Scaling cases (`compat_enum_removed`): an enum of 5k/10k/20k/40k strings against the same
+//! enum with one value removed, at FULL; the baseline is compiling both schemas with
+//! `jsonschema` and validating every value once, which is linear. `us_per_value` should stay
+//! flat as the enum grows.
 
 use pmp_event_codegen::compat::catalog::{check_catalog, read_dir_files};
 use pmp_event_codegen::compat::{compare, DocStore, Level, Policy, Source, Verdict};
@@ -141,6 +146,8 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
 
+    enum_scaling();
+
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
     if let Ok(files) = read_dir_files(&dir) {
         let start = Instant::now();
@@ -150,6 +157,38 @@ fn main() {
             "case=compat_catalog pairs={} seconds={:.3}",
             r.comparisons.len(),
             start.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// One enum value removed, at growing sizes (issue 11: this was quadratic).
+fn enum_scaling() {
+    for n in [5_000usize, 10_000, 20_000, 40_000] {
+        let values: Vec<Value> = (0..n).map(|i| json!(format!("value-{i:06}"))).collect();
+        let old = json!({"type": "string", "enum": values});
+        let mut fewer = values.clone();
+        fewer.remove(n / 2);
+        let new = json!({"type": "string", "enum": fewer});
+        let ((so, o), (sn, nn)) = (load(&old), load(&new));
+
+        let start = Instant::now();
+        let a = jsonschema::validator_for(&old).expect("compiles");
+        let b = jsonschema::validator_for(&new).expect("compiles");
+        let accepted = values
+            .iter()
+            .filter(|v| a.is_valid(v) && b.is_valid(v))
+            .count();
+        std::hint::black_box(accepted);
+        let baseline = start.elapsed().as_secs_f64();
+
+        let start = Instant::now();
+        let r = compare(&so, o, &sn, nn, Level::Full, Policy::Strict).expect("valid");
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(r.verdict, Verdict::Incompatible);
+        println!(
+            "case=compat_enum_removed values={n} seconds={secs:.3} us_per_value={:.2} baseline_compile_validate={baseline:.3} ratio_vs_baseline={:.2}",
+            secs * 1e6 / n as f64,
+            secs / baseline
         );
     }
 }

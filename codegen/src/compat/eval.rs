@@ -7,7 +7,7 @@
 
 use super::norm::*;
 use regex_syntax::hir::{Class, Hir, HirKind};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 const MAX_DEPTH: usize = 24;
 
@@ -38,8 +38,8 @@ impl Ctx<'_> {
         if n.types & bits_of(v) == 0 {
             return Some(false);
         }
-        if let Some((vals, _, _)) = &n.enum_ {
-            if !vals.iter().any(|x| json_eq(x, v)) {
+        if let Some(e) = &n.enum_ {
+            if !e.contains(v) {
                 return Some(false);
             }
         }
@@ -57,11 +57,11 @@ impl Ctx<'_> {
                     check!(self.regex_match(p, s));
                 }
                 for (f, _) in &n.formats {
-                    check!(format_ok(f, s));
+                    check!(self.oracle.format_ok(f, s));
                 }
             }
             Value::Number(num) => {
-                let f = num.as_f64().unwrap_or(0.0);
+                let f = Dec::of(num);
                 if let Some(b) = &n.lower {
                     check!(Some(if b.excl { f > b.v } else { f >= b.v }));
                 }
@@ -69,7 +69,7 @@ impl Ctx<'_> {
                     check!(Some(if b.excl { f < b.v } else { f <= b.v }));
                 }
                 for (m, _) in &n.multiple_of {
-                    check!(Some(is_multiple(f, *m)));
+                    check!(f.is_multiple_of(m));
                 }
             }
             Value::Array(items) => {
@@ -86,6 +86,17 @@ impl Ctx<'_> {
                     if !s.is_empty() {
                         check!(self.accepts_at(&sub(s), x, depth + 1));
                     }
+                }
+                for f in &n.contains {
+                    let mut matched = Some(0u64);
+                    for x in items {
+                        match self.accepts_at(&sub(vec![f.schema.clone()]), x, depth + 1) {
+                            Some(true) => matched = matched.map(|m| m + 1),
+                            None => matched = None,
+                            Some(false) => {}
+                        }
+                    }
+                    check!(matched.map(|m| m >= f.min && f.max.is_none_or(|x| m <= x)));
                 }
             }
             Value::Object(map) => {
@@ -161,8 +172,9 @@ impl Ctx<'_> {
         if n.never.is_some() {
             return None;
         }
-        if let Some((vals, _, _)) = &n.enum_ {
-            return vals
+        if let Some(e) = &n.enum_ {
+            return e
+                .values
                 .iter()
                 .find(|v| self.accepts(c, v) != Some(false))
                 .cloned();
@@ -298,8 +310,8 @@ impl Ctx<'_> {
     fn distinct_from(&self, c: &Conj, used: &[Value], depth: usize) -> Option<Value> {
         let n = self.norm(c).ok()?;
         let mut cands = Vec::new();
-        if let Some((vals, _, _)) = &n.enum_ {
-            cands.extend(vals.iter().cloned());
+        if let Some(e) = &n.enum_ {
+            cands.extend(e.values.iter().cloned());
         }
         for t in [STR, INT, NUM, BOOL, NULL, OBJ, ARR] {
             if n.types & t != 0 {
@@ -379,63 +391,64 @@ impl Ctx<'_> {
     }
 }
 
-pub(crate) fn is_multiple(f: f64, m: f64) -> bool {
-    if m == 0.0 {
-        return false;
+/// The smallest integer a bound admits (`lower`) or the largest (`!lower`).
+pub(crate) fn integer_bound(b: &Bound, lower: bool) -> Dec {
+    match (lower, b.excl) {
+        (true, true) => b.v.floor().plus(1),
+        (true, false) => b.v.ceil(),
+        (false, true) => b.v.ceil().plus(-1),
+        (false, false) => b.v.floor(),
     }
-    let q = f / m;
-    (q - q.round()).abs() < 1e-9
 }
 
 /// Numbers near the norm's bounds and multiples; `extra` adds rule-specific targets.
-pub(crate) fn number_candidates(n: &Norm, integer: bool, extra: &[f64]) -> Vec<Value> {
-    let mut xs: Vec<f64> = extra.to_vec();
-    let lo = n.lower.as_ref().map(|b| {
-        if integer {
-            if b.excl {
-                b.v.floor() + 1.0
+pub(crate) fn number_candidates(n: &Norm, integer: bool, extra: &[Dec]) -> Vec<Value> {
+    let mut xs: Vec<Dec> = extra.to_vec();
+    let bound = |b: &Option<Bound>, lower: bool| {
+        b.as_ref().map(|b| {
+            if integer {
+                integer_bound(b, lower)
             } else {
-                b.v.ceil()
+                b.v.clone()
             }
-        } else {
-            b.v
-        }
-    });
-    let hi = n.upper.as_ref().map(|b| {
-        if integer {
-            if b.excl {
-                b.v.ceil() - 1.0
-            } else {
-                b.v.floor()
-            }
-        } else {
-            b.v
-        }
-    });
-    xs.extend([0.0, 1.0, -1.0]);
-    if let Some(l) = lo {
-        xs.extend([l, l + 1.0]);
+        })
+    };
+    let lo = bound(&n.lower, true);
+    let hi = bound(&n.upper, false);
+    xs.extend([Dec::zero(), Dec::from_i128(1), Dec::from_i128(-1)]);
+    if let Some(l) = &lo {
+        xs.extend([l.clone(), l.plus(1)]);
     }
-    if let Some(h) = hi {
-        xs.extend([h, h - 1.0]);
+    if let Some(h) = &hi {
+        xs.extend([h.clone(), h.plus(-1)]);
     }
     for (m, _) in &n.multiple_of {
-        let start = lo.unwrap_or(0.0);
-        let k = (start / m).ceil();
-        xs.extend([k * m, (k + 1.0) * m, *m]);
+        // Multiples near the lower bound: steered by floats, checked exactly.
+        let m_f = m.to_f64();
+        let start = lo.as_ref().map(Dec::to_f64).unwrap_or(0.0);
+        let k = (start / m_f).ceil();
+        for f in [k * m_f, (k + 1.0) * m_f] {
+            if let Some(d) = Number::from_f64(f).map(|x| Dec::of(&x)) {
+                xs.push(d);
+            }
+        }
+        xs.push(m.clone());
     }
+    let (half, quarter) = (Dec::parse("0.5"), Dec::parse("0.25"));
     let mut out = Vec::new();
     for x in xs {
         if integer {
-            if x.fract() == 0.0 && x.abs() < 9.0e15 {
-                out.push(Value::from(x as i64));
+            if x.is_integer() {
+                out.extend(x.to_value());
             }
         } else {
-            for y in [x + 0.5, x - 0.5, x + 0.25, x] {
-                if y.fract() != 0.0 {
-                    if let Some(num) = serde_json::Number::from_f64(y) {
-                        out.push(Value::Number(num));
-                    }
+            let mut ys = vec![x.clone()];
+            if let (Some(h), Some(q)) = (&half, &quarter) {
+                ys = vec![x.add(h), x.add(&h.add(&Dec::from_i128(-1))), x.add(q), x];
+            }
+            for y in ys {
+                if !y.is_integer() {
+                    out.extend(y.to_value());
                 }
             }
         }
@@ -483,25 +496,6 @@ pub(crate) fn format_sample(f: &str) -> Option<&'static str> {
         "uri-template" => "a",
         _ => return None,
     })
-}
-
-/// Rough format check; `None` for formats it does not know.
-pub(crate) fn format_ok(f: &str, s: &str) -> Option<bool> {
-    let re = |p: &str| regex::Regex::new(p).ok().map(|r| r.is_match(s));
-    match f {
-        "date-time" => {
-            re(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-        }
-        "date" => re(r"^\d{4}-\d{2}-\d{2}$"),
-        "time" => re(r"^\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"),
-        "email" | "idn-email" => re(r"^[^@\s]+@[^@\s]+$"),
-        "uuid" => {
-            re(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-        }
-        "uri" | "iri" => re(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$"),
-        "ipv4" => re(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$"),
-        _ => None,
-    }
 }
 
 /// Strings matching `pattern`, stretched towards `len` characters where repetition allows.
@@ -579,10 +573,32 @@ fn gen_hir(h: &Hir, budget: &mut usize, alt: usize, out: &mut String) -> bool {
     }
 }
 
+/// Whether the `regex` crate reads `p` as ECMA-262 does: no `.`, no class escapes (`\\d`,
+/// `\\w`, `\\s`, `\\b`, `\\p`...: Unicode-aware here, ASCII or different there), no inline flags.
+/// Escaped punctuation is fine.
+fn same_in_ecma(p: &str) -> bool {
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => return false,
+            '(' if p.contains("(?") => return false,
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => {}
+                _ => return false,
+            },
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Structural regex inclusion: every string `a` matches (at some position), `b` matches at the
 /// same position. Sound but incomplete: only same-shaped patterns whose classes and repetition
 /// ranges nest are recognised (e.g. `^[a-z]{1,3}$` ⊆ `^[a-z0-9]+$`).
 pub(crate) fn pattern_covered(a: &str, b: &str) -> bool {
+    if !same_in_ecma(a) || !same_in_ecma(b) {
+        return false;
+    }
     let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
     match (parse(a), parse(b)) {
         (Some(x), Some(y)) => hir_covered(&x, &y),

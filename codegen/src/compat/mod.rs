@@ -42,6 +42,7 @@
 //! | `minimum-increased` / `maximum-decreased` | `minimum-decreased` / `maximum-increased` | numeric bounds incl. exclusive |
 //! | `multiple-of-changed` | `multiple-of-changed` | `multipleOf` by divisibility |
 //! | `min-items-increased` / `max-items-decreased` / `unique-items-added` | `min-items-decreased` / `max-items-increased` / `unique-items-removed` | array bounds |
+//! | `min-contains-increased` / `max-contains-decreased` | `min-contains-decreased` / `max-contains-increased` | `minContains`/`maxContains` of the same `contains` schema |
 //! | `tuple-length-reduced` | `tuple-length-extended` | `prefixItems`/`items` positions |
 //! | `property-removed-closed` | `property-added-closed` | property vs closed content model |
 //! | `property-added-open` | `property-removed-open` | property vs open content model (strict) |
@@ -53,14 +54,17 @@
 //! | `branch-removed` | `branch-added` | `anyOf`/`oneOf` branches (matched, not positional) |
 //! | `oneof-overlap` | `oneof-overlap` | `oneOf` exclusivity |
 //! | `not-changed` | `not-changed` | `not` |
-//! | `keyword-unsupported` | `keyword-unsupported` | `if`/`then`/`else`, `contains`, `propertyNames`, ... (unknown) |
+//! | `keyword-unsupported` | `keyword-unsupported` | `if`/`then`/`else`, a changed `contains` schema, `propertyNames`, ... (unknown) |
 //! | `too-deep` | `too-deep` | depth limit (unknown) |
 //!
 //! `eventctl check` adds `version-deleted` and `compatibility-level-invalid`.
 
 pub mod catalog;
 mod eval;
+mod family;
 mod norm;
+mod number;
+mod oracle;
 pub mod rules;
 pub mod source_map;
 pub mod store;
@@ -328,6 +332,10 @@ pub fn compare(
     policy: Policy,
 ) -> Result<Report, CompatError> {
     let ctx = Ctx::new(old_store, new_store);
+    oracle::check_patterns(old_store, &ctx.oracle)?;
+    if !std::ptr::eq(old_store, new_store) {
+        oracle::check_patterns(new_store, &ctx.oracle)?;
+    }
     let roots = [old, new];
     let mut raws = Vec::new();
     for dir in level.directions() {

@@ -8,9 +8,12 @@
 //! local to one schema object (`properties` + `additionalProperties`, `prefixItems` + `items`)
 //! are kept per object as content models so the merge stays exact.
 
+use super::family::types_enums::EnumFacet;
+use super::number::numbers_equal;
+pub(crate) use super::number::Dec;
+use super::oracle::Patterns;
 use super::store::{Dialect, DocId, DocStore};
 use super::CompatError;
-use regex::Regex;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -81,8 +84,7 @@ pub(crate) fn bits_of(v: &Value) -> u8 {
     }
 }
 
-/// A location in one side's store: (document, JSON pointer).
-pub(crate) type Loc = (DocId, Rc<str>);
+pub(crate) use super::family::Loc;
 
 /// One member of a conjunction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,7 +133,7 @@ impl Conj {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Bound {
-    pub v: f64,
+    pub v: Dec,
     pub excl: bool,
     pub loc: Loc,
 }
@@ -151,6 +153,15 @@ pub(crate) struct ArrModel {
     pub loc: Loc,
 }
 
+/// `contains` with its `minContains` (default 1) and `maxContains`.
+#[derive(Debug, Clone)]
+pub(crate) struct ContainsFacet {
+    pub schema: SRef,
+    pub min: u64,
+    pub max: Option<u64>,
+    pub loc: Loc,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Disj {
     pub one: bool,
@@ -165,18 +176,19 @@ pub(crate) struct Norm {
     pub never: Option<Loc>,
     pub types: u8,
     pub types_loc: Option<Loc>,
-    pub enum_: Option<(Vec<Value>, Loc, bool)>,
+    pub enum_: Option<EnumFacet>,
     pub min_len: Option<(u64, Loc)>,
     pub max_len: Option<(u64, Loc)>,
     pub patterns: Vec<(String, Loc)>,
     pub formats: Vec<(String, Loc)>,
     pub lower: Option<Bound>,
     pub upper: Option<Bound>,
-    pub multiple_of: Vec<(f64, Loc)>,
+    pub multiple_of: Vec<(Dec, Loc)>,
     pub arr_models: Vec<ArrModel>,
     pub min_items: Option<(u64, Loc)>,
     pub max_items: Option<(u64, Loc)>,
     pub unique: Option<Loc>,
+    pub contains: Vec<ContainsFacet>,
     pub obj_models: Vec<ObjModel>,
     pub required: BTreeMap<String, Loc>,
     pub min_props: Option<(u64, Loc)>,
@@ -187,7 +199,9 @@ pub(crate) struct Norm {
     pub nots: Vec<(SRef, Loc)>,
     /// Keywords the checker does not analyse (compared for equality only).
     pub other: Vec<(String, Loc)>,
-    uneval: Vec<(SRef, Loc)>,
+    /// Evaluations collected outside the schema object being collected: subschemas met again
+    /// (collected once), disjunctions already expanded (their branch is collected separately).
+    elsewhere: usize,
 }
 
 impl Norm {
@@ -209,6 +223,7 @@ impl Norm {
             min_items: None,
             max_items: None,
             unique: None,
+            contains: Vec::new(),
             obj_models: Vec::new(),
             required: BTreeMap::new(),
             min_props: None,
@@ -218,7 +233,7 @@ impl Norm {
             disj: Vec::new(),
             nots: Vec::new(),
             other: Vec::new(),
-            uneval: Vec::new(),
+            elsewhere: 0,
         }
     }
 
@@ -293,7 +308,8 @@ pub(crate) type EqKey = (usize, Loc, usize, Loc);
 /// Shared state of one comparison: both stores plus a regex cache.
 pub(crate) struct Ctx<'s> {
     pub stores: [&'s DocStore; 2],
-    regex: RefCell<HashMap<String, Option<Rc<Regex>>>>,
+    /// Pattern and format answers from the validator.
+    pub oracle: Patterns,
     norms: RefCell<HashMap<Conj, Rc<Norm>>>,
     /// Memoized structural equality (see `Checker::equal_v`).
     pub eq_cache: RefCell<HashMap<EqKey, bool>>,
@@ -305,27 +321,16 @@ impl<'s> Ctx<'s> {
     pub fn new(a: &'s DocStore, b: &'s DocStore) -> Ctx<'s> {
         Ctx {
             stores: [a, b],
-            regex: RefCell::new(HashMap::new()),
+            oracle: Patterns,
             norms: RefCell::new(HashMap::new()),
             eq_cache: RefCell::new(HashMap::new()),
             eq_assumed: std::cell::Cell::new(0),
         }
     }
 
-    pub fn regex(&self, pattern: &str) -> Option<Rc<Regex>> {
-        if let Some(r) = self.regex.borrow().get(pattern) {
-            return r.clone();
-        }
-        let r = Regex::new(pattern).ok().map(Rc::new);
-        self.regex
-            .borrow_mut()
-            .insert(pattern.to_string(), r.clone());
-        r
-    }
-
-    /// `None` when the pattern is outside the `regex` crate's syntax (ECMA-only features).
+    /// Whether `s` matches `pattern` as the validator reads it (`None`: it does not compile).
     pub fn regex_match(&self, pattern: &str, s: &str) -> Option<bool> {
-        self.regex(pattern).map(|r| r.is_match(s))
+        self.oracle.matches(pattern, s)
     }
 
     pub fn value(&self, side: usize, r: &SRef) -> Option<&'s Value> {
@@ -348,29 +353,10 @@ impl<'s> Ctx<'s> {
         for r in &c.refs {
             self.collect(c.side, r, &mut n, &mut seen, &c.skip)?;
         }
-        if !n.uneval.is_empty() {
-            let mut props = BTreeMap::new();
-            let mut patterns = Vec::new();
-            for m in &n.obj_models {
-                for k in m.props.keys() {
-                    props.insert(k.clone(), SRef::Type(ALL));
-                }
-                for (p, _) in &m.patterns {
-                    patterns.push((p.clone(), SRef::Type(ALL)));
-                }
-            }
-            for (s, _) in std::mem::take(&mut n.uneval) {
-                n.obj_models.push(ObjModel {
-                    props: props.clone(),
-                    patterns: patterns.clone(),
-                    additional: Some(s),
-                });
-            }
-        }
-        if let Some((vals, _, _)) = &mut n.enum_ {
+        if let Some(e) = &mut n.enum_ {
             let types = n.types;
-            vals.retain(|v| types & bits_of(v) != 0);
-            n.types &= vals.iter().fold(0, |acc, v| acc | bits_of(v));
+            e.retain(|v| types & bits_of(v) != 0);
+            n.types &= e.values.iter().fold(0, |acc, v| acc | bits_of(v));
         }
         if n.types == 0 && n.never.is_none() {
             n.never = n.types_loc.clone().or(Some(n.loc.clone()));
@@ -403,6 +389,7 @@ impl<'s> Ctx<'s> {
             SRef::At(d, p) => (*d, p.clone()),
         };
         if !seen.insert((doc, ptr.clone())) {
+            n.elsewhere += 1;
             return Ok(());
         }
         let store = self.stores[side];
@@ -446,6 +433,7 @@ impl<'s> Ctx<'s> {
             pointer: format!("{ptr}/{kw}"),
             reason: why.to_string(),
         };
+        let start = Start::of(n);
         if let Some(reference) = obj.get("$ref") {
             let reference = reference
                 .as_str()
@@ -456,11 +444,10 @@ impl<'s> Ctx<'s> {
                 return Ok(());
             }
         }
-        let num = |kw: &str| -> Result<Option<f64>, CompatError> {
+        let num = |kw: &str| -> Result<Option<Dec>, CompatError> {
             match obj.get(kw) {
                 None => Ok(None),
-                Some(x) => x
-                    .as_f64()
+                Some(x) => Dec::of_value(x)
                     .map(Some)
                     .ok_or_else(|| bad(kw, "must be a number")),
             }
@@ -492,36 +479,26 @@ impl<'s> Ctx<'s> {
             n.types &= bits;
             n.types_loc.get_or_insert(at("type"));
         }
-        let mut enum_vals: Option<(Vec<Value>, Loc, bool)> = None;
+        let mut enum_vals: Option<EnumFacet> = None;
         if let Some(c) = obj.get("const") {
-            enum_vals = Some((vec![c.clone()], at("const"), true));
+            enum_vals = Some(EnumFacet::new(vec![c.clone()], at("const"), true));
         }
         if let Some(e) = obj.get("enum") {
             let vals = e
                 .as_array()
                 .ok_or_else(|| bad("enum", "must be an array"))?
                 .clone();
+            let listed = EnumFacet::new(vals, at("enum"), false);
             enum_vals = Some(match enum_vals {
-                Some((c, l, k)) => (
-                    c.into_iter()
-                        .filter(|x| vals.iter().any(|y| json_eq(x, y)))
-                        .collect(),
-                    l,
-                    k,
-                ),
-                None => (vals, at("enum"), false),
+                Some(c) => c.intersect(&listed, true),
+                None => listed,
             });
         }
-        if let Some((vals, loc, is_const)) = enum_vals {
+        if let Some(facet) = enum_vals {
+            let is_const = facet.is_const;
             n.enum_ = Some(match n.enum_.take() {
-                Some((prev, l, k)) => (
-                    prev.into_iter()
-                        .filter(|x| vals.iter().any(|y| json_eq(x, y)))
-                        .collect(),
-                    l,
-                    k && is_const,
-                ),
-                None => (vals, loc, is_const),
+                Some(prev) => prev.intersect(&facet, is_const),
+                None => facet,
             });
         }
         if let Some(x) = count("minLength")? {
@@ -545,7 +522,7 @@ impl<'s> Ctx<'s> {
         if let Some(f) = obj.get("format").and_then(Value::as_str) {
             n.formats.push((f.to_string(), at("format")));
         }
-        let lower = |v: f64, excl: bool, loc: Loc, n: &mut Norm| {
+        let lower = |v: Dec, excl: bool, loc: Loc, n: &mut Norm| {
             let tighter = match &n.lower {
                 None => true,
                 Some(b) => v > b.v || (v == b.v && excl && !b.excl),
@@ -563,12 +540,10 @@ impl<'s> Ctx<'s> {
                     lower(x, true, at("exclusiveMinimum"), n);
                 }
             }
-            Some(Value::Number(x)) => {
-                lower(x.as_f64().unwrap_or(0.0), true, at("exclusiveMinimum"), n)
-            }
+            Some(Value::Number(x)) => lower(Dec::of(x), true, at("exclusiveMinimum"), n),
             _ => {}
         }
-        let upper = |v: f64, excl: bool, loc: Loc, n: &mut Norm| {
+        let upper = |v: Dec, excl: bool, loc: Loc, n: &mut Norm| {
             let tighter = match &n.upper {
                 None => true,
                 Some(b) => v < b.v || (v == b.v && excl && !b.excl),
@@ -586,13 +561,11 @@ impl<'s> Ctx<'s> {
                     upper(x, true, at("exclusiveMaximum"), n);
                 }
             }
-            Some(Value::Number(x)) => {
-                upper(x.as_f64().unwrap_or(0.0), true, at("exclusiveMaximum"), n)
-            }
+            Some(Value::Number(x)) => upper(Dec::of(x), true, at("exclusiveMaximum"), n),
             _ => {}
         }
         if let Some(x) = num("multipleOf")? {
-            if x <= 0.0 {
+            if x.is_zero() || x.is_negative() {
                 return Err(bad("multipleOf", "must be greater than 0"));
             }
             n.multiple_of.push((x, at("multipleOf")));
@@ -653,6 +626,20 @@ impl<'s> Ctx<'s> {
         if obj.get("uniqueItems") == Some(&Value::Bool(true)) {
             n.unique.get_or_insert(at("uniqueItems"));
         }
+        if obj.contains_key("contains") {
+            // `minContains`/`maxContains` are 2019-09 keywords, and mean nothing without `contains`.
+            let (min, max) = if dialect == Dialect::Draft7 {
+                (1, None)
+            } else {
+                (count("minContains")?.unwrap_or(1), count("maxContains")?)
+            };
+            n.contains.push(ContainsFacet {
+                schema: sub("contains"),
+                min,
+                max,
+                loc: at("contains"),
+            });
+        }
         // Objects.
         if obj.contains_key("properties")
             || obj.contains_key("patternProperties")
@@ -698,10 +685,6 @@ impl<'s> Ctx<'s> {
                 m.additional = Some(sub("additionalProperties"));
             }
             n.obj_models.push(m);
-        }
-        if obj.contains_key("unevaluatedProperties") {
-            n.uneval
-                .push((sub("unevaluatedProperties"), at("unevaluatedProperties")));
         }
         if let Some(r) = obj.get("required") {
             let r = r
@@ -775,6 +758,7 @@ impl<'s> Ctx<'s> {
                 let b = b.as_array().ok_or_else(|| bad(kw, "must be an array"))?;
                 let loc = at(kw);
                 if skip.contains(&loc) {
+                    n.elsewhere += 1;
                     continue;
                 }
                 n.disj.push(Disj {
@@ -793,11 +777,7 @@ impl<'s> Ctx<'s> {
             "if",
             "then",
             "else",
-            "contains",
-            "minContains",
-            "maxContains",
             "propertyNames",
-            "unevaluatedItems",
             "$dynamicRef",
             "$recursiveRef",
             "contentSchema",
@@ -806,14 +786,104 @@ impl<'s> Ctx<'s> {
                 n.other.push((kw.to_string(), at(kw)));
             }
         }
+        if dialect != Dialect::Draft7 {
+            for kw in ["unevaluatedProperties", "unevaluatedItems"] {
+                if obj.contains_key(kw) {
+                    unevaluated(n, &start, kw, sub(kw), at(kw));
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+/// Sizes of a [`Norm`]'s lists when collection of one schema object began: what was added
+/// since is that object's own and in-place (`$ref`, `allOf`) evaluation.
+struct Start {
+    obj_models: usize,
+    arr_models: usize,
+    disj: usize,
+    other: usize,
+    dep_schemas: usize,
+    contains: usize,
+    elsewhere: usize,
+}
+
+impl Start {
+    fn of(n: &Norm) -> Start {
+        Start {
+            obj_models: n.obj_models.len(),
+            arr_models: n.arr_models.len(),
+            disj: n.disj.len(),
+            other: n.other.len(),
+            dep_schemas: n.dep_schemas.len(),
+            contains: n.contains.len(),
+            elsewhere: n.elsewhere,
+        }
+    }
+}
+
+/// Models `unevaluatedProperties`/`unevaluatedItems` of one schema object as a content model
+/// over what that object and its in-place subschemas evaluate.
+///
+/// Exact only when every evaluation is visible here. When some may be hidden (a branch of
+/// `anyOf`/`oneOf`, `if`/`then`/`else`, `dependentSchemas`, `contains`, dynamic references, a
+/// subschema collected earlier), the keyword becomes "not analysed": dropped when this side is
+/// the one whose documents are enumerated (a wider reading is safe there), unknown when it is
+/// the side that must accept them.
+fn unevaluated(n: &mut Norm, start: &Start, kw: &str, schema: SRef, loc: Loc) {
+    let hidden = n.disj.len() > start.disj
+        || n.elsewhere > start.elsewhere
+        || n.other[start.other..].iter().any(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "if" | "then" | "else" | "$dynamicRef" | "$recursiveRef"
+            )
+        })
+        || (kw == "unevaluatedItems" && n.contains.len() > start.contains)
+        || (kw == "unevaluatedProperties" && n.dep_schemas.len() > start.dep_schemas);
+    if hidden {
+        n.other.push((kw.to_string(), loc));
+        return;
+    }
+    if kw == "unevaluatedProperties" {
+        let own = &n.obj_models[start.obj_models..];
+        if own.iter().any(|m| m.additional.is_some()) {
+            return; // every property is evaluated
+        }
+        let mut props = BTreeMap::new();
+        let mut patterns = Vec::new();
+        for m in own {
+            for k in m.props.keys() {
+                props.insert(k.clone(), SRef::Type(ALL));
+            }
+            for (p, _) in &m.patterns {
+                patterns.push((p.clone(), SRef::Type(ALL)));
+            }
+        }
+        n.obj_models.push(ObjModel {
+            props,
+            patterns,
+            additional: Some(schema),
+        });
+    } else {
+        let own = &n.arr_models[start.arr_models..];
+        if own.iter().any(|m| m.rest.is_some()) {
+            return; // every item is evaluated
+        }
+        let len = own.iter().map(|m| m.prefix.len()).max().unwrap_or(0);
+        n.arr_models.push(ArrModel {
+            prefix: vec![SRef::Type(ALL); len],
+            rest: Some(schema),
+            loc: loc.clone(),
+        });
     }
 }
 
 /// JSON equality where numbers compare by value (`1 == 1.0`), as JSON Schema requires.
 pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
         }

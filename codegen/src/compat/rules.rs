@@ -42,6 +42,8 @@ rules! {
     MIN_ITEMS = "min-items-increased" / "min-items-decreased": "`minItems` raised (or added).";
     MAX_ITEMS = "max-items-decreased" / "max-items-increased": "`maxItems` lowered (or added).";
     UNIQUE_ITEMS = "unique-items-added" / "unique-items-removed": "`uniqueItems: true` added.";
+    MIN_CONTAINS = "min-contains-increased" / "min-contains-decreased": "`minContains` raised for the same `contains` schema (or `contains` added).";
+    MAX_CONTAINS = "max-contains-decreased" / "max-contains-increased": "`maxContains` lowered (or added) for the same `contains` schema.";
     TUPLE = "tuple-length-reduced" / "tuple-length-extended": "`prefixItems`/`items` (draft-07 `items` array/`additionalItems`) forbid an array position that was allowed.";
     PROPERTY_CLOSED = "property-removed-closed" / "property-added-closed": "A property allowed on one side is forbidden by a closed content model (`additionalProperties`/`unevaluatedProperties: false`) on the other.";
     PROPERTY_OPEN = "property-added-open" / "property-removed-open": "Strict policy: a property is declared on one side but only allowed as an undeclared property of an open object on the other, where it may carry any value.";
@@ -55,7 +57,7 @@ rules! {
     BRANCH = "branch-removed" / "branch-added": "No `anyOf`/`oneOf` branch accepts everything one branch of the other side accepts (branches are matched, not compared by position).";
     ONEOF_OVERLAP = "oneof-overlap" / "oneof-overlap": "`oneOf` branches overlap for some accepted documents, which then match more than one branch.";
     NOT = "not-changed" / "not-changed": "`not` excludes documents the other side accepts.";
-    UNSUPPORTED = "keyword-unsupported" / "keyword-unsupported": "A keyword the checker does not analyse (`if`/`then`/`else`, `contains`, `propertyNames`, `unevaluatedItems`, `$dynamicRef`) differs: verdict unknown.";
+    UNSUPPORTED = "keyword-unsupported" / "keyword-unsupported": "A keyword the checker does not analyse (`if`/`then`/`else`, a changed `contains` schema, `propertyNames`, `unevaluated*` beside hidden evaluations, `$dynamicRef`) differs: verdict unknown.";
     TOO_DEEP = "too-deep" / "too-deep": "The comparison exceeded its depth limit: verdict unknown.";
 }
 

@@ -15,7 +15,8 @@
 //! Recursive schemas are safe: a pair already under comparison is assumed to hold
 //! (coinduction), which is sound for the greatest-fixed-point reading of recursive schemas.
 
-use super::eval::{format_ok, is_multiple, number_candidates, pattern_covered, pattern_samples};
+use super::eval::{pattern_covered, pattern_samples};
+use super::family::bounds::SizeBounds;
 use super::norm::*;
 use super::rules::{self, Rule};
 use super::{CompatError, Policy};
@@ -45,8 +46,8 @@ enum Step {
 type PairKey = (ConjKey, ConjKey);
 
 pub(crate) struct Checker<'c, 's> {
-    ctx: &'c Ctx<'s>,
-    policy: Policy,
+    pub(crate) ctx: &'c Ctx<'s>,
+    pub(crate) policy: Policy,
     in_progress: HashSet<PairKey>,
     stack: Vec<(Conj, Step)>,
     depth: usize,
@@ -110,7 +111,7 @@ impl<'c, 's> Checker<'c, 's> {
         r.map(dedup)
     }
 
-    fn raw(
+    pub(crate) fn raw(
         &self,
         rule: Rule,
         unknown: bool,
@@ -131,7 +132,7 @@ impl<'c, 's> Checker<'c, 's> {
 
     /// Keeps leaf values A accepts and B rejects (definite answers first), wrapped into
     /// whole documents along the current instance path.
-    fn witnesses(
+    pub(crate) fn witnesses(
         &self,
         a: &Conj,
         b: &Conj,
@@ -328,7 +329,7 @@ impl<'c, 's> Checker<'c, 's> {
         }
         // Enumerations: a finite A is decided value by value.
         let finite: Option<Vec<Value>> = match &na.enum_ {
-            Some((vals, _, _)) => Some(vals.clone()),
+            Some(e) => Some(e.values.clone()),
             // Booleans/null are enumerated too, unless B's disjunctions will judge them
             // (then `branch-*` names the change better than a per-value finding).
             None if na.types & !(NULL | BOOL) == 0 && nb.disj.is_empty() => {
@@ -351,29 +352,27 @@ impl<'c, 's> Checker<'c, 's> {
                 let al = na
                     .enum_
                     .as_ref()
-                    .map(|e| e.1.clone())
+                    .map(|e| e.loc.clone())
                     .unwrap_or(na.loc.clone());
                 match ctx.accepts(b, &v) {
                     Some(true) => {}
                     r => {
-                        let in_b_enum = nb
-                            .enum_
-                            .as_ref()
-                            .map(|(bv, _, _)| bv.iter().any(|x| json_eq(x, &v)));
+                        let in_b_enum = nb.enum_.as_ref().map(|e| e.contains(&v));
                         let (rule, bl) = match &nb.enum_ {
-                            Some((_, l, true))
-                                if na.enum_.as_ref().is_some_and(|e| e.2)
+                            Some(e)
+                                if e.is_const
+                                    && na.enum_.as_ref().is_some_and(|e| e.is_const)
                                     && in_b_enum == Some(false) =>
                             {
-                                (rules::CONST, l.clone())
+                                (rules::CONST, e.loc.clone())
                             }
-                            Some((_, l, _)) if in_b_enum == Some(false) => (
+                            Some(e) if in_b_enum == Some(false) => (
                                 if na.enum_.is_some() {
                                     rules::ENUM_VALUE
                                 } else {
                                     rules::ENUM_ADDED
                                 },
-                                l.clone(),
+                                e.loc.clone(),
                             ),
                             _ => (rules::ENUM_REJECTED, nb.loc.clone()),
                         };
@@ -396,27 +395,22 @@ impl<'c, 's> Checker<'c, 's> {
             }
             return Ok((out, true));
         }
-        if let Some((vals, l, _)) = &nb.enum_ {
+        if let Some(listed) = &nb.enum_ {
             let mut cands = self.all_candidates(a, na);
             cands.extend([
                 Value::from("zz-not-listed"),
                 Value::from(987654),
                 Value::from(-3),
             ]);
-            let w = self.witnesses(
-                a,
-                b,
-                cands,
-                Some(&|v: &Value| vals.iter().any(|x| json_eq(x, v))),
-            );
+            let w = self.witnesses(a, b, cands, Some(&|v: &Value| listed.contains(v)));
             out.push(self.raw(
                 rules::ENUM_ADDED,
                 false,
                 &na.loc,
-                l,
+                &listed.loc,
                 format!(
                     "{{B}} restricts the value to {} listed value(s); {{A}} does not",
-                    vals.len()
+                    listed.values.len()
                 ),
                 w,
             ));
@@ -446,8 +440,8 @@ impl<'c, 's> Checker<'c, 's> {
             let mut cands = self.all_candidates(a, na);
             if let Ok(nn) = ctx.norm(&ns) {
                 cands.extend(ctx.generate(&ns));
-                if let Some((vals, _, _)) = &nn.enum_ {
-                    cands.extend(vals.iter().cloned());
+                if let Some(e) = &nn.enum_ {
+                    cands.extend(e.values.iter().cloned());
                 }
                 for t in [OBJ, STR, INT, NUM, ARR, BOOL, NULL] {
                     if nn.types & t != 0 {
@@ -471,10 +465,14 @@ impl<'c, 's> Checker<'c, 's> {
             ));
         }
         for (kw, l) in &nb.other {
-            let same = na.other.iter().any(|(k2, l2)| {
-                k2 == kw
-                    && self.equal_at(a.side, l2.clone(), b.side, l.clone(), &mut HashSet::new())
-            });
+            // `unevaluated*` here could not be modelled: its meaning depends on evaluations
+            // elsewhere, so equal keyword text proves nothing.
+            let contextual = kw.starts_with("unevaluated");
+            let same = !contextual
+                && na.other.iter().any(|(k2, l2)| {
+                    k2 == kw
+                        && self.equal_at(a.side, l2.clone(), b.side, l.clone(), &mut HashSet::new())
+                });
             if !same {
                 out.push(self.raw(
                     rules::UNSUPPORTED,
@@ -494,71 +492,30 @@ impl<'c, 's> Checker<'c, 's> {
         let sa = a.with(SRef::Type(STR));
         let amin = na.min_len.as_ref().map(|m| m.0).unwrap_or(0);
         let amax = na.max_len.as_ref().map(|m| m.0);
-        if let Some((bmin, bl)) = &nb.min_len {
-            if *bmin > amin {
-                let lens = [(*bmin - 1) as usize, amin as usize];
-                let cands = ctx
-                    .string_candidates(na, &lens)
-                    .into_iter()
-                    .map(Value::String)
-                    .collect();
-                let w = self.witnesses(
-                    &sa,
-                    b,
-                    cands,
-                    Some(&|v: &Value| {
-                        v.as_str()
-                            .is_some_and(|s| s.chars().count() as u64 >= *bmin)
-                    }),
-                );
-                let al = na
-                    .min_len
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MIN_LENGTH,
-                    false,
-                    &al,
-                    bl,
-                    format!("minLength: {{A}} {amin}, {{B}} {bmin}"),
-                    w,
-                ));
-            }
-        }
-        if let Some((bmax, bl)) = &nb.max_len {
-            if amax.is_none_or(|m| m > *bmax) {
-                let lens = [(*bmax + 1) as usize];
-                let cands = ctx
-                    .string_candidates(na, &lens)
-                    .into_iter()
-                    .map(Value::String)
-                    .collect();
-                let w = self.witnesses(
-                    &sa,
-                    b,
-                    cands,
-                    Some(&|v: &Value| {
-                        v.as_str()
-                            .is_some_and(|s| s.chars().count() as u64 <= *bmax)
-                    }),
-                );
-                let al = na
-                    .max_len
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(
-                    rules::MAX_LENGTH,
-                    false,
-                    &al,
-                    bl,
-                    format!("maxLength: {{A}} {shown}, {{B}} {bmax}"),
-                    w,
-                ));
-            }
-        }
+        let strings_of = |lens: &[u64]| -> Vec<Value> {
+            let lens: Vec<usize> = lens.iter().map(|l| *l as usize).collect();
+            ctx.string_candidates(na, &lens)
+                .into_iter()
+                .map(Value::String)
+                .collect()
+        };
+        self.size_bounds(
+            &sa,
+            b,
+            SizeBounds {
+                keywords: ("minLength", "maxLength"),
+                rules: (rules::MIN_LENGTH, rules::MAX_LENGTH),
+                a_min: &na.min_len,
+                a_max: &na.max_len,
+                b_min: &nb.min_len,
+                b_max: &nb.max_len,
+                a_loc: &na.loc,
+                size: &|v: &Value| v.as_str().map(|s| s.chars().count() as u64),
+            },
+            &strings_of,
+            false,
+            out,
+        );
         for (p, bl) in &nb.patterns {
             if na
                 .patterns
@@ -591,7 +548,7 @@ impl<'c, 's> Checker<'c, 's> {
                 None => (rules::PATTERN_ADDED, na.loc.clone()),
             };
             if w.is_empty() {
-                let why = if ctx.regex(p).is_none() {
+                let why = if !ctx.oracle.valid(p) {
                     "uses regex syntax the checker cannot evaluate"
                 } else {
                     "may reject strings {A} accepts; the checker found no counterexample and cannot prove inclusion"
@@ -631,7 +588,10 @@ impl<'c, 's> Checker<'c, 's> {
                 &sa,
                 b,
                 cands,
-                Some(&|v: &Value| v.as_str().is_some_and(|s| format_ok(f, s) == Some(true))),
+                Some(&|v: &Value| {
+                    v.as_str()
+                        .is_some_and(|s| ctx.oracle.format_ok(f, s) == Some(true))
+                }),
             );
             let (rule, al) = match na.formats.first() {
                 Some((_, l)) => (rules::FORMAT, l.clone()),
@@ -653,169 +613,6 @@ impl<'c, 's> Checker<'c, 's> {
         }
     }
 
-    fn numbers(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, common: u8, out: &mut Vec<Raw>) {
-        let int_only = common & NUM == 0;
-        let eff = |bd: &Bound, lower: bool| -> (f64, bool) {
-            if int_only {
-                let v = match (lower, bd.excl) {
-                    (true, true) => bd.v.floor() + 1.0,
-                    (true, false) => bd.v.ceil(),
-                    (false, true) => bd.v.ceil() - 1.0,
-                    (false, false) => bd.v.floor(),
-                };
-                (v, false)
-            } else {
-                (bd.v, bd.excl)
-            }
-        };
-        let na_num = a.with(SRef::Type(common & (INT | NUM)));
-        let cands_for = |extra: &[f64]| -> Vec<Value> {
-            let mut v = Vec::new();
-            if common & INT != 0 {
-                v.extend(number_candidates(na, true, extra));
-            }
-            if common & NUM != 0 {
-                v.extend(number_candidates(na, false, extra));
-            }
-            v
-        };
-        let show = |b: &Option<Bound>, lower: bool| match b {
-            None => "unbounded".to_string(),
-            Some(b) => format!(
-                "{}{}",
-                if lower {
-                    if b.excl {
-                        ">"
-                    } else {
-                        ">="
-                    }
-                } else if b.excl {
-                    "<"
-                } else {
-                    "<="
-                },
-                b.v
-            ),
-        };
-        if let Some(bl) = &nb.lower {
-            let (bv, bx) = eff(bl, true);
-            let narrower = match &na.lower {
-                None => true,
-                Some(al) => {
-                    let (av, ax) = eff(al, true);
-                    bv > av || (bv == av && bx && !ax)
-                }
-            };
-            if narrower {
-                let cands = cands_for(&[bl.v, bl.v - 1.0, bv - 1.0, bl.v.floor() - 1.0]);
-                let w = self.witnesses(
-                    &na_num,
-                    b,
-                    cands,
-                    Some(&|v: &Value| {
-                        v.as_f64()
-                            .is_some_and(|f| if bl.excl { f > bl.v } else { f >= bl.v })
-                    }),
-                );
-                let al = na
-                    .lower
-                    .as_ref()
-                    .map(|x| x.loc.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MINIMUM,
-                    false,
-                    &al,
-                    &bl.loc,
-                    format!(
-                        "lower bound: {{A}} {}, {{B}} {}",
-                        show(&na.lower, true),
-                        show(&nb.lower, true)
-                    ),
-                    w,
-                ));
-            }
-        }
-        if let Some(bu) = &nb.upper {
-            let (bv, bx) = eff(bu, false);
-            let narrower = match &na.upper {
-                None => true,
-                Some(au) => {
-                    let (av, ax) = eff(au, false);
-                    bv < av || (bv == av && bx && !ax)
-                }
-            };
-            if narrower {
-                let cands = cands_for(&[bu.v, bu.v + 1.0, bv + 1.0, bu.v.ceil() + 1.0]);
-                let w = self.witnesses(
-                    &na_num,
-                    b,
-                    cands,
-                    Some(&|v: &Value| {
-                        v.as_f64()
-                            .is_some_and(|f| if bu.excl { f < bu.v } else { f <= bu.v })
-                    }),
-                );
-                let al = na
-                    .upper
-                    .as_ref()
-                    .map(|x| x.loc.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MAXIMUM,
-                    false,
-                    &al,
-                    &bu.loc,
-                    format!(
-                        "upper bound: {{A}} {}, {{B}} {}",
-                        show(&na.upper, false),
-                        show(&nb.upper, false)
-                    ),
-                    w,
-                ));
-            }
-        }
-        for (m, bl) in &nb.multiple_of {
-            let implied = na.multiple_of.iter().any(|(am, _)| is_multiple(*am, *m))
-                || (int_only && is_multiple(1.0, *m));
-            if implied {
-                continue;
-            }
-            let base: Vec<f64> = match na.multiple_of.first() {
-                Some((am, _)) => (1..8).map(|k| *am * k as f64).collect(),
-                None => vec![1.0, 2.0, 3.0, 5.0, 7.0, 0.5, 0.1],
-            };
-            let w = self.witnesses(
-                &na_num,
-                b,
-                cands_for(&base),
-                Some(&|v: &Value| v.as_f64().is_some_and(|f| is_multiple(f, *m))),
-            );
-            let al = na
-                .multiple_of
-                .first()
-                .map(|x| x.1.clone())
-                .unwrap_or(na.loc.clone());
-            let from = na
-                .multiple_of
-                .first()
-                .map(|x| x.0.to_string())
-                .unwrap_or(if int_only {
-                    "1 (integer)".into()
-                } else {
-                    "none".into()
-                });
-            out.push(self.raw(
-                rules::MULTIPLE_OF,
-                false,
-                &al,
-                bl,
-                format!("multipleOf: {{A}} {from} is not a multiple of {{B}} {m}"),
-                w,
-            ));
-        }
-    }
-
     fn arrays(
         &mut self,
         a: &Conj,
@@ -829,58 +626,26 @@ impl<'c, 's> Checker<'c, 's> {
         let amin = na.min_items.as_ref().map(|m| m.0).unwrap_or(0);
         let amax = na.max_items.as_ref().map(|m| m.0);
         let arr = |len: u64, dup: bool| ctx.array_of_len(&aa, na, len as usize, 0, dup);
-        if let Some((bmin, bl)) = &nb.min_items {
-            if *bmin > amin {
-                let cands = [arr(*bmin - 1, false), arr(amin, false)]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let w = self.witnesses(
-                    &aa,
-                    b,
-                    cands,
-                    Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() as u64 >= *bmin)),
-                );
-                let al = na
-                    .min_items
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MIN_ITEMS,
-                    false,
-                    &al,
-                    bl,
-                    format!("minItems: {{A}} {amin}, {{B}} {bmin}"),
-                    w,
-                ));
-            }
-        }
-        if let Some((bmax, bl)) = &nb.max_items {
-            if amax.is_none_or(|m| m > *bmax) {
-                let cands = [arr(*bmax + 1, false)].into_iter().flatten().collect();
-                let w = self.witnesses(
-                    &aa,
-                    b,
-                    cands,
-                    Some(&|v: &Value| v.as_array().is_some_and(|x| x.len() as u64 <= *bmax)),
-                );
-                let al = na
-                    .max_items
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(
-                    rules::MAX_ITEMS,
-                    false,
-                    &al,
-                    bl,
-                    format!("maxItems: {{A}} {shown}, {{B}} {bmax}"),
-                    w,
-                ));
-            }
-        }
+        let arrays_of = |lens: &[u64]| -> Vec<Value> {
+            lens.iter().filter_map(|len| arr(*len, false)).collect()
+        };
+        self.size_bounds(
+            &aa,
+            b,
+            SizeBounds {
+                keywords: ("minItems", "maxItems"),
+                rules: (rules::MIN_ITEMS, rules::MAX_ITEMS),
+                a_min: &na.min_items,
+                a_max: &na.max_items,
+                b_min: &nb.min_items,
+                b_max: &nb.max_items,
+                a_loc: &na.loc,
+                size: &|v: &Value| v.as_array().map(|x| x.len() as u64),
+            },
+            &arrays_of,
+            false,
+            out,
+        );
         if let Some(bl) = &nb.unique {
             if na.unique.is_none() && amax.is_none_or(|m| m >= 2) {
                 let cands = [arr(amin.max(2), true)].into_iter().flatten().collect();
@@ -906,6 +671,7 @@ impl<'c, 's> Checker<'c, 's> {
                 ));
             }
         }
+        self.contains(a, &aa, na, b, nb, out);
         let last = na.max_prefix().max(nb.max_prefix());
         for i in 0..=last {
             if amax.is_some_and(|m| i as u64 >= m) {
@@ -963,6 +729,62 @@ impl<'c, 's> Checker<'c, 's> {
         Ok(())
     }
 
+    /// Undeclared keys fall into classes by which patterns (of either side) match them, and
+    /// one key per class must be compared. For every two patterns, adds a key matching both
+    /// and one matching each alone; `false` when some class could be neither sampled nor
+    /// shown empty (disjoint literal prefixes, structural inclusion).
+    fn sample_pattern_classes(
+        &self,
+        na: &Norm,
+        nb: &Norm,
+        declared: &BTreeSet<String>,
+        reps: &mut Vec<(String, Kind)>,
+    ) -> bool {
+        let ctx = self.ctx;
+        let pats: BTreeSet<&str> = [na, nb]
+            .iter()
+            .flat_map(|n| n.obj_models.iter())
+            .flat_map(|m| m.patterns.iter().map(|(p, _)| p.as_str()))
+            .collect();
+        let pats: Vec<&str> = pats.into_iter().collect();
+        let mut complete = true;
+        for (i, p) in pats.iter().enumerate() {
+            for q in &pats[i + 1..] {
+                let samples: Vec<String> = [1, 3, 8]
+                    .iter()
+                    .flat_map(|l| {
+                        pattern_samples(p, *l)
+                            .into_iter()
+                            .chain(pattern_samples(q, *l))
+                    })
+                    .filter(|s| !declared.contains(s))
+                    .collect();
+                let hit = |s: &String, pat: &str| ctx.regex_match(pat, s) == Some(true);
+                for (in_p, in_q) in [(true, true), (true, false), (false, true)] {
+                    match samples
+                        .iter()
+                        .find(|s| hit(s, p) == in_p && hit(s, q) == in_q)
+                    {
+                        Some(s) => {
+                            if !reps.iter().any(|r| &r.0 == s) {
+                                reps.push((s.clone(), Kind::Pattern));
+                            }
+                        }
+                        None => {
+                            let empty = match (in_p, in_q) {
+                                (true, true) => literal_prefixes_disjoint(p, q),
+                                (true, false) => pattern_covered(p, q),
+                                _ => pattern_covered(q, p),
+                            };
+                            complete &= empty;
+                        }
+                    }
+                }
+            }
+        }
+        complete
+    }
+
     fn objects(
         &mut self,
         a: &Conj,
@@ -973,12 +795,6 @@ impl<'c, 's> Checker<'c, 's> {
     ) -> Result<(), CompatError> {
         let ctx = self.ctx;
         let oa = a.with(SRef::Type(OBJ));
-        #[derive(PartialEq, Clone, Copy)]
-        enum Kind {
-            Declared,
-            Pattern,
-            Other,
-        }
         let mut keys: BTreeSet<String> = BTreeSet::new();
         for n in [na, nb] {
             for m in &n.obj_models {
@@ -1002,6 +818,19 @@ impl<'c, 's> Checker<'c, 's> {
                     }
                 }
             }
+        }
+        if !self.sample_pattern_classes(na, nb, &keys, &mut reps) {
+            out.push(
+                self.raw(
+                    rules::PATTERN_PROPERTY,
+                    true,
+                    &na.loc,
+                    &nb.loc,
+                    "keys matched by several patternProperties patterns could not all be sampled"
+                        .into(),
+                    vec![],
+                ),
+            );
         }
         let any_pattern = |k: &str| na.pattern_matches(k, ctx) || nb.pattern_matches(k, ctx);
         if let Some(fresh) = ["zz_undeclared", "zz-undeclared-9", "ZZ9"]
@@ -1146,77 +975,43 @@ impl<'c, 's> Checker<'c, 's> {
                 w,
             ));
         }
-        let count_props = |v: &Value| v.as_object().map(|o| o.len() as u64).unwrap_or(0);
-        let amin = na.min_props.as_ref().map(|m| m.0).unwrap_or(0);
-        if let Some((bmin, bl)) = &nb.min_props {
-            if *bmin > amin {
-                let cands = self.all_candidates(&oa, na);
-                let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| count_props(v) >= *bmin));
-                let al = na
-                    .min_props
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                out.push(self.raw(
-                    rules::MIN_PROPERTIES,
-                    false,
-                    &al,
-                    bl,
-                    format!("minProperties: {{A}} {amin}, {{B}} {bmin}"),
-                    w,
-                ));
-            }
-        }
-        if let Some((bmax, bl)) = &nb.max_props {
-            let amax = na.max_props.as_ref().map(|m| m.0);
-            if amax.is_none_or(|m| m > *bmax) {
-                let mut cands = Vec::new();
-                if let Some(Value::Object(mut o)) = ctx.generate(&oa) {
-                    let mut names: Vec<String> = na
-                        .obj_models
-                        .iter()
-                        .flat_map(|m| m.props.keys().cloned())
-                        .collect();
-                    if self.policy == Policy::Strict || explicit_map {
-                        names.extend(
-                            (0..(*bmax as usize + 2).min(64)).map(|i| format!("zz_extra_{i}")),
-                        );
-                    }
-                    for name in names {
-                        if o.len() as u64 > *bmax {
-                            break;
-                        }
-                        if o.contains_key(&name) {
-                            continue;
-                        }
-                        let c = Conj {
-                            side: a.side,
-                            refs: na.prop_schema(&name, ctx),
-                            skip: Vec::new(),
-                        };
-                        if let Some(v) = ctx.generate(&c) {
-                            o.insert(name, v);
-                        }
-                    }
-                    cands.push(Value::Object(o));
-                }
-                let w = self.witnesses(&oa, b, cands, Some(&|v: &Value| count_props(v) <= *bmax));
-                let al = na
-                    .max_props
-                    .as_ref()
-                    .map(|m| m.1.clone())
-                    .unwrap_or(na.loc.clone());
-                let shown = amax.map(|m| m.to_string()).unwrap_or("unbounded".into());
-                out.push(self.raw(
-                    rules::MAX_PROPERTIES,
-                    false,
-                    &al,
-                    bl,
-                    format!("maxProperties: {{A}} {shown}, {{B}} {bmax}"),
-                    w,
-                ));
-            }
-        }
+        // Under the lenient policy an open object carries only what it declares.
+        let undeclared_ok = self.policy == Policy::Strict || explicit_map;
+        let declared = na
+            .obj_models
+            .iter()
+            .flat_map(|m| m.props.keys())
+            .collect::<BTreeSet<_>>()
+            .len() as u64;
+        let bounded_by_declared = !undeclared_ok
+            && !na.obj_models.iter().any(|m| !m.patterns.is_empty())
+            && nb.max_props.as_ref().is_some_and(|m| declared <= m.0);
+        let objects_of = |sizes: &[u64]| -> Vec<Value> {
+            let mut v = self.all_candidates(&oa, na);
+            v.extend(
+                sizes
+                    .iter()
+                    .filter_map(|n| self.object_of_size(&oa, na, *n, undeclared_ok)),
+            );
+            v
+        };
+        self.size_bounds(
+            &oa,
+            b,
+            SizeBounds {
+                keywords: ("minProperties", "maxProperties"),
+                rules: (rules::MIN_PROPERTIES, rules::MAX_PROPERTIES),
+                a_min: &na.min_props,
+                a_max: &na.max_props,
+                b_min: &nb.min_props,
+                b_max: &nb.max_props,
+                a_loc: &na.loc,
+                size: &|v: &Value| v.as_object().map(|o| o.len() as u64),
+            },
+            &objects_of,
+            bounded_by_declared,
+            out,
+        );
         for (k, deps) in &nb.dep_required {
             let ak = Conj {
                 side: a.side,
@@ -1281,6 +1076,41 @@ impl<'c, 's> Checker<'c, 's> {
             out.extend(self.subset(&a2, &Conj::one(b.side, s.clone()))?);
         }
         Ok(())
+    }
+
+    /// An object of A with about `size` properties (at least the required ones): required
+    /// first, then declared ones, then (when undeclared properties are allowed) `zz_extra_N`.
+    /// A candidate only: the witness filter checks what it holds.
+    fn object_of_size(&self, oa: &Conj, na: &Norm, size: u64, undeclared: bool) -> Option<Value> {
+        let ctx = self.ctx;
+        let Some(Value::Object(mut o)) = ctx.object_with(oa, na, None, 0) else {
+            return None;
+        };
+        let mut names: Vec<String> = na
+            .obj_models
+            .iter()
+            .flat_map(|m| m.props.keys().cloned())
+            .collect();
+        if undeclared {
+            names.extend((0..(size as usize + 2).min(64)).map(|i| format!("zz_extra_{i}")));
+        }
+        for name in names {
+            if o.len() as u64 >= size {
+                break;
+            }
+            if o.contains_key(&name) {
+                continue;
+            }
+            let c = Conj {
+                side: oa.side,
+                refs: na.prop_schema(&name, ctx),
+                skip: Vec::new(),
+            };
+            if let Some(v) = ctx.generate(&c) {
+                o.insert(name, v);
+            }
+        }
+        Some(Value::Object(o))
     }
 
     fn disjunction(
@@ -1398,16 +1228,16 @@ impl<'c, 's> Checker<'c, 's> {
         if nx.never.is_some() || ny.never.is_some() || nx.types & ny.types == 0 {
             return true;
         }
-        if let Some((vals, _, _)) = &nx.enum_ {
-            if vals
+        if let Some(e) = &nx.enum_ {
+            if e.values
                 .iter()
                 .all(|v| ctx.accepts(y, v) == Some(false) || ctx.accepts(x, v) == Some(false))
             {
                 return true;
             }
         }
-        if let Some((vals, _, _)) = &ny.enum_ {
-            if vals
+        if let Some(e) = &ny.enum_ {
+            if e.values
                 .iter()
                 .all(|v| ctx.accepts(x, v) == Some(false) || ctx.accepts(y, v) == Some(false))
             {
@@ -1448,25 +1278,43 @@ impl<'c, 's> Checker<'c, 's> {
         false
     }
 
+    /// The two disjunctions have the same kind and the same branches: as sets for `anyOf`
+    /// (each branch of either side equals some branch of the other), as multisets for `oneOf`
+    /// (where a duplicated branch rejects what it accepts).
     fn disj_equal(&self, xs: usize, x: &Disj, ys: usize, y: &Disj) -> bool {
-        x.one == y.one
-            && x.branches.len() == y.branches.len()
-            && y.branches.iter().all(|yb| {
-                x.branches.iter().any(|xb| match (xb, yb) {
-                    (SRef::At(xd, xp), SRef::At(yd, yp)) => self.equal_at(
-                        xs,
-                        (*xd, xp.clone()),
-                        ys,
-                        (*yd, yp.clone()),
-                        &mut HashSet::new(),
-                    ),
-                    _ => false,
-                })
-            })
+        let same = |fb: &SRef, tb: &SRef| match (fb, tb) {
+            (SRef::At(fd, fp), SRef::At(td, tp)) => self.equal_at(
+                xs,
+                (*fd, fp.clone()),
+                ys,
+                (*td, tp.clone()),
+                &mut HashSet::new(),
+            ),
+            _ => false,
+        };
+        if x.one != y.one {
+            return false;
+        }
+        if x.one {
+            // Structural equality is an equivalence, so greedy matching finds a bijection
+            // whenever one exists.
+            let mut used = vec![false; y.branches.len()];
+            return x.branches.len() == y.branches.len()
+                && x.branches.iter().all(|xb| {
+                    let hit = (0..y.branches.len()).find(|&j| !used[j] && same(xb, &y.branches[j]));
+                    hit.map(|j| used[j] = true).is_some()
+                });
+        }
+        x.branches
+            .iter()
+            .all(|xb| y.branches.iter().any(|yb| same(xb, yb)))
+            && y.branches
+                .iter()
+                .all(|yb| x.branches.iter().any(|xb| same(xb, yb)))
     }
 
     /// Structural equality of two subschemas after `$ref` resolution, ignoring annotations.
-    fn equal_at(
+    pub(crate) fn equal_at(
         &self,
         xs: usize,
         x: Loc,
@@ -1705,6 +1553,7 @@ fn is_trivial(n: &Norm) -> bool {
         && n.min_items.is_none()
         && n.max_items.is_none()
         && n.unique.is_none()
+        && n.contains.is_empty()
         && n.obj_models.is_empty()
         && n.required.is_empty()
         && n.min_props.is_none()
@@ -1714,6 +1563,37 @@ fn is_trivial(n: &Norm) -> bool {
         && n.disj.is_empty()
         && n.nots.is_empty()
         && n.other.is_empty()
+}
+
+#[derive(PartialEq, Clone, Copy)]
+enum Kind {
+    Declared,
+    Pattern,
+    Other,
+}
+
+/// Both patterns are anchored (`^`) with literal prefixes neither of which starts the other,
+/// so no key matches both.
+fn literal_prefixes_disjoint(p: &str, q: &str) -> bool {
+    fn prefix(p: &str) -> Option<String> {
+        let rest = p.strip_prefix('^')?;
+        let mut out = String::new();
+        for c in rest.chars() {
+            if "\\.^$*+?()[]{}|".contains(c) {
+                // A quantifier makes the last literal optional.
+                if "*?{".contains(c) {
+                    out.pop();
+                }
+                break;
+            }
+            out.push(c);
+        }
+        Some(out)
+    }
+    match (prefix(p), prefix(q)) {
+        (Some(a), Some(b)) => !a.starts_with(&b) && !b.starts_with(&a),
+        _ => false,
+    }
 }
 
 /// Location of a property's schema (or of the object when undeclared).

@@ -1,0 +1,196 @@
+//! Numbers: `minimum`/`maximum` (inclusive and exclusive) and `multipleOf`, compared as exact
+//! decimals ([`Dec`]). For integer-only instances a bound is first tightened to the integer it
+//! admits (`> 2.5` is `>= 3`), so `exclusiveMinimum: 2` and `minimum: 3` compare equal there.
+
+use super::super::eval::{integer_bound, number_candidates};
+use super::super::norm::*;
+use super::super::rules;
+use super::super::subset::{Checker, Raw};
+use serde_json::Value;
+
+impl Checker<'_, '_> {
+    pub(crate) fn numbers(
+        &self,
+        a: &Conj,
+        na: &Norm,
+        b: &Conj,
+        nb: &Norm,
+        common: u8,
+        out: &mut Vec<Raw>,
+    ) {
+        let int_only = common & NUM == 0;
+        let eff = |bd: &Bound, lower: bool| -> (Dec, bool) {
+            if int_only {
+                (integer_bound(bd, lower), false)
+            } else {
+                (bd.v.clone(), bd.excl)
+            }
+        };
+        let na_num = a.with(SRef::Type(common & (INT | NUM)));
+        let cands_for = |extra: &[Dec]| -> Vec<Value> {
+            let mut v = Vec::new();
+            if common & INT != 0 {
+                v.extend(number_candidates(na, true, extra));
+            }
+            if common & NUM != 0 {
+                v.extend(number_candidates(na, false, extra));
+            }
+            v
+        };
+        let show = |b: &Option<Bound>, lower: bool| match b {
+            None => "unbounded".to_string(),
+            Some(b) => format!(
+                "{}{}",
+                if lower {
+                    if b.excl {
+                        ">"
+                    } else {
+                        ">="
+                    }
+                } else if b.excl {
+                    "<"
+                } else {
+                    "<="
+                },
+                b.v
+            ),
+        };
+        if let Some(bl) = &nb.lower {
+            let (bv, bx) = eff(bl, true);
+            let narrower = match &na.lower {
+                None => true,
+                Some(al) => {
+                    let (av, ax) = eff(al, true);
+                    bv > av || (bv == av && bx && !ax)
+                }
+            };
+            if narrower {
+                let cands = cands_for(&[
+                    bl.v.clone(),
+                    bl.v.plus(-1),
+                    bv.plus(-1),
+                    bl.v.floor().plus(-1),
+                ]);
+                let w = self.witnesses(
+                    &na_num,
+                    b,
+                    cands,
+                    Some(&|v: &Value| {
+                        Dec::of_value(v).is_some_and(|f| if bl.excl { f > bl.v } else { f >= bl.v })
+                    }),
+                );
+                let al = na
+                    .lower
+                    .as_ref()
+                    .map(|x| x.loc.clone())
+                    .unwrap_or(na.loc.clone());
+                out.push(self.raw(
+                    rules::MINIMUM,
+                    false,
+                    &al,
+                    &bl.loc,
+                    format!(
+                        "lower bound: {{A}} {}, {{B}} {}",
+                        show(&na.lower, true),
+                        show(&nb.lower, true)
+                    ),
+                    w,
+                ));
+            }
+        }
+        if let Some(bu) = &nb.upper {
+            let (bv, bx) = eff(bu, false);
+            let narrower = match &na.upper {
+                None => true,
+                Some(au) => {
+                    let (av, ax) = eff(au, false);
+                    bv < av || (bv == av && bx && !ax)
+                }
+            };
+            if narrower {
+                let cands =
+                    cands_for(&[bu.v.clone(), bu.v.plus(1), bv.plus(1), bu.v.ceil().plus(1)]);
+                let w = self.witnesses(
+                    &na_num,
+                    b,
+                    cands,
+                    Some(&|v: &Value| {
+                        Dec::of_value(v).is_some_and(|f| if bu.excl { f < bu.v } else { f <= bu.v })
+                    }),
+                );
+                let al = na
+                    .upper
+                    .as_ref()
+                    .map(|x| x.loc.clone())
+                    .unwrap_or(na.loc.clone());
+                out.push(self.raw(
+                    rules::MAXIMUM,
+                    false,
+                    &al,
+                    &bu.loc,
+                    format!(
+                        "upper bound: {{A}} {}, {{B}} {}",
+                        show(&na.upper, false),
+                        show(&nb.upper, false)
+                    ),
+                    w,
+                ));
+            }
+        }
+        for (m, bl) in &nb.multiple_of {
+            let implied = na
+                .multiple_of
+                .iter()
+                .any(|(am, _)| am.is_multiple_of(m) == Some(true))
+                || (int_only && Dec::from_i128(1).is_multiple_of(m) == Some(true));
+            if implied {
+                continue;
+            }
+            let base: Vec<Dec> = match na.multiple_of.first() {
+                Some((am, _)) => {
+                    let mut acc = Dec::zero();
+                    (1..8)
+                        .map(|_| {
+                            acc = acc.add(am);
+                            acc.clone()
+                        })
+                        .collect()
+                }
+                None => ["1", "2", "3", "5", "7", "0.5", "0.1"]
+                    .into_iter()
+                    .filter_map(Dec::parse)
+                    .collect(),
+            };
+            let w = self.witnesses(
+                &na_num,
+                b,
+                cands_for(&base),
+                Some(&|v: &Value| {
+                    Dec::of_value(v).is_some_and(|f| f.is_multiple_of(m) == Some(true))
+                }),
+            );
+            let al = na
+                .multiple_of
+                .first()
+                .map(|x| x.1.clone())
+                .unwrap_or(na.loc.clone());
+            let from = na
+                .multiple_of
+                .first()
+                .map(|x| x.0.to_string())
+                .unwrap_or(if int_only {
+                    "1 (integer)".into()
+                } else {
+                    "none".into()
+                });
+            out.push(self.raw(
+                rules::MULTIPLE_OF,
+                false,
+                &al,
+                bl,
+                format!("multipleOf: {{A}} {from} is not a multiple of {{B}} {m}"),
+                w,
+            ));
+        }
+    }
+}
