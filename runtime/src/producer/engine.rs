@@ -1,7 +1,7 @@
 //! The producer's machinery: shared state, librdkafka callbacks and the background
 //! threads (poller, supervisor, group commit). See the [module docs](super) for the model.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::config::ConfigError;
-use crate::spool::{Spool, SpoolError, SpoolRecord};
+use crate::spool::{RecordSource, Spool, SpoolError, SpoolRecord};
 
 use super::config::{Durability, ProducerConfig};
 use super::delivery::{Delivery, Notifier, PublishError};
@@ -143,7 +143,11 @@ pub(crate) struct Core {
     /// send nothing more until every in-flight message has resolved, then start over.
     cycle_failed: bool,
     pending: HashMap<u64, Notifier>,
-    awaiting_sync: Vec<u64>,
+    /// Spooled records whose handles wait for the fsync, in append order (so what is on
+    /// disk is always a prefix of it).
+    awaiting_sync: VecDeque<u64>,
+    /// The last commit failed (the disk is full, failing or read-only).
+    disk_failing: bool,
     pub accepting: bool,
     draining_enabled: bool,
     closed: bool,
@@ -353,7 +357,7 @@ impl ProducerContext for Ctx {
                                 if let Some(tx) = tx {
                                     core.pending.insert(seq, tx);
                                 }
-                                core.awaiting_sync.push(seq);
+                                core.awaiting_sync.push_back(seq);
                             }
                             Err(e) => {
                                 inc(&shared.counters.spool_io);
@@ -380,6 +384,8 @@ pub(crate) struct Engine {
     pub kafka: RwLock<Arc<Kafka>>,
     config: ProducerConfig,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Serializes group commits (the commit thread and shutdown).
+    commit_serial: Mutex<()>,
     pub shutdown_report: Mutex<Option<super::ShutdownReport>>,
 }
 
@@ -439,7 +445,8 @@ impl Engine {
                 cursor: 0,
                 cycle_failed: false,
                 pending: HashMap::new(),
-                awaiting_sync: Vec::new(),
+                awaiting_sync: VecDeque::new(),
+                disk_failing: false,
                 accepting: true,
                 draining_enabled: true,
                 closed: false,
@@ -463,6 +470,7 @@ impl Engine {
             kafka: RwLock::new(Arc::new(kafka)),
             config,
             threads: Mutex::new(Vec::new()),
+            commit_serial: Mutex::new(()),
             shutdown_report: Mutex::new(None),
         });
         let spawn = |name: &str, f: fn(Arc<Engine>), e: &Arc<Engine>| {
@@ -551,7 +559,7 @@ impl Engine {
                 if let Some(tx) = tx {
                     core.pending.insert(seq, tx);
                 }
-                core.awaiting_sync.push(seq);
+                core.awaiting_sync.push_back(seq);
                 drop(core);
                 shared.notify();
                 Ok(())
@@ -569,7 +577,7 @@ impl Engine {
                 inc(&shared.counters.published);
                 inc(&shared.counters.spooled);
                 core.pending.insert(seq, tx);
-                core.awaiting_sync.push(seq);
+                core.awaiting_sync.push_back(seq);
                 if fast {
                     let kafka = self.kafka();
                     shared.inflight.fetch_add(1, SeqCst);
@@ -613,56 +621,83 @@ impl Engine {
     }
 
     /// Group commit: every interval, write buffered frames and acks and fsync; then
-    /// resolve the handles of the records the commit covered.
+    /// resolve the handles of the records the commit covered. While the disk fails, retry
+    /// with a growing interval (up to 1 s).
     fn commit_loop(self: Arc<Self>) {
         let interval = self.shared.durability.fsync_interval();
         let shared = &self.shared;
+        let mut wait = interval;
         loop {
             {
                 let core = shared.lock();
                 let (core, _) = shared
                     .commit_wake
-                    .wait_timeout(core, interval)
+                    .wait_timeout(core, wait)
                     .unwrap_or_else(|p| p.into_inner());
                 drop(core);
             }
             if shared.stop.load(SeqCst) {
                 return;
             }
-            self.commit_once();
+            wait = if self.commit_once() {
+                interval
+            } else {
+                (wait * 2).clamp(interval, Duration::from_secs(1))
+            };
         }
     }
 
-    pub(crate) fn commit_once(&self) {
+    /// One group commit (see `spool::commit`): buffers change hands under the lock, the file
+    /// system work runs without it. Handles resolve `Spooled` only for records now on
+    /// disk; after a failure the rest stay pending (they are delivered from memory, or
+    /// written by a later commit). Returns whether the commit succeeded.
+    pub(crate) fn commit_once(&self) -> bool {
         let shared = &self.shared;
-        let (ticket, seqs) = {
+        let _serial = self.commit_serial.lock().unwrap_or_else(|p| p.into_inner());
+        let ticket = {
             let mut core = shared.lock();
             if core.closed {
-                return;
+                return true;
             }
-            let seqs = std::mem::take(&mut core.awaiting_sync);
-            match core.spool.prepare_commit() {
-                Ok(t) => (Ok(t), seqs),
-                Err(e) => (Err(e), seqs),
-            }
+            core.spool.prepare_commit()
         };
-        let result = ticket.and_then(|t| if t.is_empty() { Ok(()) } else { t.sync() });
-        if seqs.is_empty() && result.is_ok() {
-            return;
-        }
-        if let Err(e) = &result {
-            inc(&shared.counters.spool_io);
-            tracing::error!(error = %e, "spool commit failed");
-        }
+        let outcome = (!ticket.is_empty()).then(|| ticket.run());
         let mut core = shared.lock();
-        for seq in seqs {
-            if let Some(tx) = core.pending.remove(&seq) {
-                let _ = tx.send(match &result {
-                    Ok(()) => Ok(Delivery::Spooled),
-                    Err(e) => Err(PublishError::Spool(e.clone())),
-                });
+        let result = match outcome {
+            Some(o) => core.spool.finish_commit(o),
+            None => Ok(()),
+        };
+        while let Some(&seq) = core.awaiting_sync.front() {
+            match core.spool.is_durable(seq) {
+                Some(false) => break,
+                Some(true) => {
+                    core.awaiting_sync.pop_front();
+                    if let Some(tx) = core.pending.remove(&seq) {
+                        let _ = tx.send(Ok(Delivery::Spooled));
+                    }
+                }
+                // Acknowledged by Kafka meanwhile: its delivery report resolved it.
+                None => {
+                    core.awaiting_sync.pop_front();
+                }
             }
         }
+        match &result {
+            Err(e) => {
+                inc(&shared.counters.spool_io);
+                if !core.disk_failing {
+                    core.disk_failing = true;
+                    tracing::error!(error = %e, memory_bytes = core.spool.memory_bytes(),
+                        "spool write failed; keeping unwritten events in memory and retrying");
+                }
+            }
+            Ok(()) if core.disk_failing => {
+                core.disk_failing = false;
+                tracing::info!("spool writes succeed again");
+            }
+            Ok(()) => {}
+        }
+        result.is_ok()
     }
 
     /// Outage detection, reconnection probes, drain, drain rate, rebuilds.
@@ -776,31 +811,37 @@ impl Engine {
         let _ = self.shared.wake.wait_timeout(core, d);
     }
 
-    /// Hand the next batch of spooled records to librdkafka, oldest first.
+    /// Hand the next batch of spooled records to librdkafka, oldest first. The batch is
+    /// chosen under the lock; records are read and sent without it (publishing meanwhile
+    /// sees them as not yet sent, so it queues behind them).
     fn drain_step(&self) -> usize {
         let shared = &self.shared;
-        let kafka = self.kafka();
-        let mut core = shared.lock();
-        if core.cycle_failed || !core.state.reachable() {
-            return 0;
-        }
-        let mut sent = 0;
-        let seqs = core.spool.seqs_from(core.cursor, DRAIN_BATCH);
-        for seq in seqs {
-            if shared.inflight.load(SeqCst) >= MAX_DRAIN_INFLIGHT {
-                break;
+        let batch: Vec<(u64, Option<RecordSource>)> = {
+            let core = shared.lock();
+            if core.cycle_failed || !core.state.reachable() {
+                return 0;
             }
-            let rec = match core.spool.read(seq) {
-                Ok(Some(r)) => r,
-                Ok(None) => continue,
+            let room = MAX_DRAIN_INFLIGHT.saturating_sub(shared.inflight.load(SeqCst)) as usize;
+            let seqs = core.spool.seqs_from(core.cursor, DRAIN_BATCH.min(room));
+            seqs.into_iter()
+                .map(|seq| (seq, core.spool.locate(seq)))
+                .collect()
+        };
+        let kafka = self.kafka();
+        let mut sent = 0;
+        let mut cursor = None;
+        let mut failed = false;
+        let mut damaged = Vec::new();
+        for (seq, source) in batch {
+            let Some(source) = source else {
+                cursor = Some(seq + 1);
+                continue;
+            };
+            let rec = match source.load() {
+                Ok(r) => r,
                 Err(SpoolError::Damaged { kind, .. }) => {
-                    tracing::error!(seq, ?kind, "spooled record damaged on disk; skipped");
-                    core.spool.ack(seq);
-                    inc(&shared.counters.skipped);
-                    if let Some(tx) = core.pending.remove(&seq) {
-                        let _ =
-                            tx.send(Err(PublishError::Spool(SpoolError::Damaged { seq, kind })));
-                    }
+                    damaged.push((seq, kind));
+                    cursor = Some(seq + 1);
                     continue;
                 }
                 Err(e) => {
@@ -823,17 +864,30 @@ impl Engine {
             match kafka.send(record) {
                 Ok(()) => {
                     inc(&shared.counters.retries);
-                    core.cursor = seq + 1;
+                    cursor = Some(seq + 1);
                     sent += 1;
                 }
                 Err((err, _)) => {
                     shared.inflight.fetch_sub(1, SeqCst);
                     shared.count_failure(err.rdkafka_error_code());
-                    if err.rdkafka_error_code() != Some(RDKafkaErrorCode::QueueFull) {
-                        core.cycle_failed = true;
-                    }
+                    failed = err.rdkafka_error_code() != Some(RDKafkaErrorCode::QueueFull);
                     break;
                 }
+            }
+        }
+        let mut core = shared.lock();
+        if failed {
+            core.cycle_failed = true;
+        }
+        if let Some(c) = cursor {
+            core.cursor = core.cursor.max(c);
+        }
+        for (seq, kind) in damaged {
+            tracing::error!(seq, ?kind, "spooled record damaged on disk; skipped");
+            core.spool.ack(seq);
+            inc(&shared.counters.skipped);
+            if let Some(tx) = core.pending.remove(&seq) {
+                let _ = tx.send(Err(PublishError::Spool(SpoolError::Damaged { seq, kind })));
             }
         }
         if matches!(core.state, ConnectionState::Draining) && !core.spool.has_in(core.cursor..) {
@@ -965,12 +1019,29 @@ impl Engine {
         shared.notify_stop();
         self.commit_once();
         let report = {
+            let _serial = self.commit_serial.lock().unwrap_or_else(|p| p.into_inner());
             let mut core = shared.lock();
             if let Err(e) = core.spool.commit() {
                 tracing::error!(error = %e, "final spool commit failed");
             }
-            for (_, tx) in core.pending.drain() {
-                let _ = tx.send(Ok(Delivery::Spooled));
+            // Whatever is not on disk now (the disk failed) is lost with this process: say so.
+            let mut lost = 0u64;
+            let pending: Vec<_> = core.pending.drain().collect();
+            for (seq, tx) in pending {
+                let outcome = match core.spool.is_durable(seq) {
+                    Some(false) => {
+                        lost += 1;
+                        Err(PublishError::Abandoned)
+                    }
+                    _ => Ok(Delivery::Spooled),
+                };
+                let _ = tx.send(outcome);
+            }
+            if lost > 0 {
+                tracing::error!(
+                    lost,
+                    "shut down with a failing spool disk: events held only in memory are lost"
+                );
             }
             let report = super::ShutdownReport {
                 delivered: shared.counters.delivered.load(SeqCst),
