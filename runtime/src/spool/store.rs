@@ -248,12 +248,20 @@ impl Spool {
         self.scratch.clear();
         let len = frame::encode_frame(&mut self.scratch, seq, record)
             .map_err(|_| SpoolError::RecordTooLarge)? as u64;
-        if enforce_limits {
-            if let Some(err) = &self.disk_error {
-                if self.memory_bytes + len > MAX_MEMORY_BYTES.min(self.limits.max_bytes) {
+        if enforce_limits && self.disk_error.is_some() {
+            let cap = MAX_MEMORY_BYTES.min(self.limits.max_bytes);
+            if self.memory_bytes + len > cap {
+                // Acknowledged records still take memory in the active segment: start a new
+                // one, so the old one is dropped once its last live record is acknowledged.
+                self.rotate();
+            }
+            if self.memory_bytes + len > cap {
+                if let Some(err) = &self.disk_error {
                     return Err(err.clone());
                 }
             }
+        }
+        if enforce_limits {
             if self.index.len() as u64 >= self.limits.max_records
                 || self.live_bytes + len > self.limits.max_bytes
             {
@@ -293,6 +301,9 @@ impl Spool {
     /// Start a new active segment (in memory; its file is created by the next commit).
     fn rotate(&mut self) {
         let old = self.active_id;
+        if self.segments.get(&old).map_or(0, |s| s.len) <= frame::SEGMENT_HEADER_LEN as u64 {
+            return;
+        }
         self.start_active(old + 1);
         if self.segments.get(&old).is_some_and(|s| s.live == 0) {
             self.delete_segment(old);
