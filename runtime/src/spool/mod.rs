@@ -44,18 +44,55 @@
 //! entries `seq: u64 | crc: u32` (CRC-32 of the 8 `seq` bytes). Ack entries are written at
 //! each group commit and are not fsynced: losing one only causes a duplicate delivery (with
 //! the same `event_id`), never a loss. When every record of a non-active segment is
-//! acknowledged, the segment and its ack file are deleted. When the spool empties and the
-//! active segment has grown past a quarter of the segment size, it is rotated and deleted too.
+//! acknowledged, the segment and its ack file are deleted by the next commit. When the
+//! spool empties and the active segment has grown past a quarter of the segment size, it
+//! is rotated and deleted too. A new segment's file is created by the first commit that
+//! has a record for it.
 //!
-//! # Durability (fsync policy)
+//! # Durability (fsync policy) and the write buffer
 //!
-//! Appends go to a buffered writer. A group commit (run by the producer every
-//! `fsync_interval`, and at shutdown) writes the buffer, writes pending ack entries, and
-//! `fdatasync`s every segment written since the previous commit, plus the directory when a
-//! segment was created. A publish handle reports `Spooled` only after the commit that
-//! covers its record, so "spooled" always means "on disk". Both modes use the same commit;
-//! they differ in what they spool (`outage`: only what Kafka could not take;
-//! `write-ahead`: everything, before librdkafka sees it).
+//! An append only encodes the frame into memory: the active segment's buffer. A group
+//! commit (run by the producer every `fsync_interval`, and at shutdown) hands the buffered
+//! bytes over under the producer's lock without copying them, then, without the lock,
+//! creates the segment file if needed, writes the bytes at their offsets, `fdatasync`s
+//! every segment written, fsyncs the directory after a create, appends pending ack entries
+//! and deletes finished segments. Only then are the bytes released from memory. A publish
+//! handle reports `Spooled` only for a record that such a commit put on disk, so "spooled"
+//! always means "on disk". Until then the drain reads the record from memory. Both modes
+//! use the same commit; they differ in what they spool (`outage`: only what Kafka could
+//! not take; `write-ahead`: everything, before librdkafka sees it).
+//!
+//! # A failing disk: a handle's outcome is final and true
+//!
+//! A full disk (`ENOSPC`), a write error (`EIO`), a failed `fsync` or a read-only directory
+//! make a commit fail. The rule is: **an `Err` means the event will never be sent, and an
+//! accepted event's handle does not resolve until its outcome is known.** Of the two
+//! options (fail the handles of the unwritten records and remove them from the index and
+//! the write buffer, or keep them and wait) the spool takes the second:
+//!
+//! * Records already accepted stay in memory, in the index, in order. Their handles stay
+//!   pending: they resolve `Delivered` when Kafka takes them (the drain sends them from
+//!   memory), or `Spooled` when a later commit gets them onto disk. No handle of an
+//!   accepted record ever resolves `Err` because of the disk.
+//! * A failed commit releases nothing: the next one writes the same bytes at the same
+//!   offsets again, then fsyncs. A failed `fsync` is treated the same way (Linux may drop
+//!   the dirty pages and mark them clean, so fsyncing again without rewriting would prove
+//!   nothing). Retries back off up to once a second; the first failure is logged and each
+//!   one counted in `metrics().failures.spool_io`.
+//! * While the disk fails, the spool holds at most 64 MiB (and at most its byte bound) in
+//!   memory. A new publish beyond that fails at once with the disk's error
+//!   (`PublishError::Spool`): that event is in neither the index nor the buffer, and is
+//!   never sent. Memory taken by records Kafka has acknowledged is given back by starting a
+//!   new segment.
+//! * With Kafka up, a failing disk does not stop the producer: the backlog is sent from
+//!   memory in sequence order, then new events take the direct path again (`outage`), or
+//!   are sent from the memory buffer at once (`write-ahead`), so per-key order holds.
+//! * Shutdown with the disk still failing cannot keep what is only in memory: those
+//!   handles resolve `PublishError::Abandoned` and the count is logged.
+//!
+//! What this costs: the events held only in memory are lost if the process dies before
+//! the disk recovers or Kafka takes them, as in `outage` mode's librdkafka queue; in
+//! `write-ahead` mode their handles have not resolved, so no caller was told otherwise.
 //!
 //! # Bounds
 //!
@@ -64,6 +101,12 @@
 //! never blocks, and nothing is dropped silently. Events that librdkafka already holds and
 //! then fails are always spooled, even past the bound (the overshoot is limited by
 //! librdkafka's own queue size), because they were already accepted.
+//!
+//! # Code layout
+//!
+//! `frame` (encoding), `store` (index, segments, write buffer: append, locate, ack),
+//! `commit` (the only file writes), `recovery` (open), `io` (every file system call, with a
+//! fault-injection seam for tests: [`SpoolFaults`]).
 //!
 //! # Corruption and recovery
 //!
