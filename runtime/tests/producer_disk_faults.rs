@@ -238,3 +238,46 @@ async fn a_really_full_disk_keeps_outcomes_true_and_delivers_when_the_broker_is_
     )
     .await;
 }
+
+/// Structural check for `publish` latency: a commit hung inside the disk (write or
+/// `fsync` never returns) does not hold up `publish`, in either mode, with the broker down
+/// (every event goes to the spool). On a design that writes or fsyncs under the producer's
+/// lock, the publishing thread would hang with the disk and the guard below would fire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_never_waits_for_a_hung_spool_disk() {
+    for durability in [Durability::Outage, Durability::write_ahead()] {
+        let cluster = mock_cluster();
+        let bootstrap = cluster.bootstrap_servers();
+        cluster.broker_down(-1).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let faults = SpoolFaults::install(dir.path());
+        let producer =
+            RobustProducer::new(config(&bootstrap, dir.path()).with_durability(durability))
+                .unwrap();
+        faults.set_stall(true);
+        let mut handles = publish_range(&producer, 0..10, KEYS);
+        wait_until("a commit hangs in the disk", || faults.stalled_calls() > 0);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let more = std::thread::scope(|s| {
+            let publisher = s.spawn(|| {
+                let hs = publish_range(&producer, 10..5_010, KEYS);
+                let _ = done_tx.send(());
+                hs
+            });
+            let finished = done_rx.recv_timeout(Duration::from_secs(120));
+            faults.set_stall(false);
+            assert!(
+                finished.is_ok(),
+                "publish waited for the hung disk ({durability:?})"
+            );
+            publisher.join().unwrap()
+        });
+        handles.extend(more);
+        for h in handles {
+            assert_eq!(h.await.unwrap(), Delivery::Spooled, "{durability:?}");
+        }
+        cluster.broker_up(-1).unwrap();
+        wait_drained(&producer).await;
+        producer.shutdown(Duration::from_secs(10)).await;
+    }
+}

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::SeqCst};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 
 use super::SpoolError;
 
@@ -33,6 +33,10 @@ pub enum WriteFault {
 pub struct SpoolFaults {
     write: AtomicU8,
     fsync: AtomicBool,
+    /// While true, writes and fsyncs block (a disk that hangs).
+    stall: Mutex<bool>,
+    stall_changed: Condvar,
+    stalled_calls: AtomicU64,
 }
 
 static REGISTRY: OnceLock<Mutex<HashMap<PathBuf, Weak<SpoolFaults>>>> = OnceLock::new();
@@ -44,6 +48,9 @@ impl SpoolFaults {
         let faults = Arc::new(SpoolFaults {
             write: AtomicU8::new(0),
             fsync: AtomicBool::new(false),
+            stall: Mutex::new(false),
+            stall_changed: Condvar::new(),
+            stalled_calls: AtomicU64::new(0),
         });
         let mut map = REGISTRY
             .get_or_init(Default::default)
@@ -74,6 +81,30 @@ impl SpoolFaults {
     /// Make `fsync`/`fdatasync` fail with `EIO` (the kernel may have dropped the pages).
     pub fn set_fsync_fails(&self, fails: bool) {
         self.fsync.store(fails, SeqCst);
+    }
+
+    /// Make writes and fsyncs hang until `set_stall(false)`.
+    pub fn set_stall(&self, stall: bool) {
+        *self.stall.lock().unwrap_or_else(|p| p.into_inner()) = stall;
+        self.stall_changed.notify_all();
+    }
+
+    /// How many write or fsync calls have hung so far.
+    pub fn stalled_calls(&self) -> u64 {
+        self.stalled_calls.load(SeqCst)
+    }
+
+    fn wait_while_stalled(&self) {
+        let mut stall = self.stall.lock().unwrap_or_else(|p| p.into_inner());
+        if *stall {
+            self.stalled_calls.fetch_add(1, SeqCst);
+        }
+        while *stall {
+            stall = self
+                .stall_changed
+                .wait(stall)
+                .unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     fn write_error(&self, creating: bool) -> Option<io::Error> {
@@ -113,6 +144,9 @@ impl Io {
     }
 
     fn check_write(&self, creating: bool) -> io::Result<()> {
+        if let Some(f) = &self.faults {
+            f.wait_while_stalled();
+        }
         match self.faults.as_ref().and_then(|f| f.write_error(creating)) {
             Some(e) => Err(e),
             None => Ok(()),
@@ -120,6 +154,9 @@ impl Io {
     }
 
     fn check_sync(&self) -> io::Result<()> {
+        if let Some(f) = &self.faults {
+            f.wait_while_stalled();
+        }
         if self.faults.as_ref().is_some_and(|f| f.fsync.load(SeqCst)) {
             return Err(io::Error::from_raw_os_error(libc_code::EIO));
         }
