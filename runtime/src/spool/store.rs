@@ -261,17 +261,16 @@ impl Spool {
                 }
             }
         }
-        if enforce_limits {
-            if self.index.len() as u64 >= self.limits.max_records
-                || self.live_bytes + len > self.limits.max_bytes
-            {
-                return Err(SpoolError::Full {
-                    records: self.index.len() as u64,
-                    bytes: self.live_bytes,
-                    max_records: self.limits.max_records,
-                    max_bytes: self.limits.max_bytes,
-                });
-            }
+        if enforce_limits
+            && (self.index.len() as u64 >= self.limits.max_records
+                || self.live_bytes + len > self.limits.max_bytes)
+        {
+            return Err(SpoolError::Full {
+                records: self.index.len() as u64,
+                bytes: self.live_bytes,
+                max_records: self.limits.max_records,
+                max_bytes: self.limits.max_bytes,
+            });
         }
         let active_len = self.segments.get(&self.active_id).map_or(0, |s| s.len);
         if active_len + len > self.segment_bytes && active_len > frame::SEGMENT_HEADER_LEN as u64 {

@@ -30,7 +30,7 @@ fn records_survive_reopen_in_seq_order() {
     assert!(s.ack(6));
     s.commit().unwrap();
     drop(s);
-    let mut s = open(dir.path());
+    let s = open(dir.path());
     assert_eq!(s.recovery().records_recovered, 4);
     assert_eq!(s.recovery().records_already_acked, 1);
     assert_eq!(s.seqs_from(0, 100), vec![2, 3, 5, 7]);
@@ -147,7 +147,7 @@ fn corrupt_and_truncated_segment_recovers_up_to_the_damage() {
     bytes.truncate(cut);
     fs::write(&path, &bytes).unwrap();
 
-    let mut s = open(dir.path());
+    let s = open(dir.path());
     let r = s.recovery().clone();
     assert_eq!(r.skipped_records, 2, "{r:?}");
     assert_eq!(r.records_recovered, 98, "{r:?}");

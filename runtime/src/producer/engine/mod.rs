@@ -343,8 +343,6 @@ impl Engine {
         self.kafka.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Accept one event (see the module docs for the routing rules).
-
     /// Serve librdkafka's delivery reports and error events.
     fn poll_loop(self: Arc<Self>) {
         while !self.shared.stop.load(SeqCst) {
