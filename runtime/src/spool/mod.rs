@@ -132,7 +132,7 @@ use std::sync::Arc;
 pub use frame::FrameDamage;
 #[doc(hidden)]
 pub use io::{SpoolFaults, WriteFault};
-pub(crate) use store::{RecordSource, Spool};
+pub(crate) use store::{load_batch, RecordSource, Spool};
 
 /// Default size at which the active segment is closed and a new one started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 4 * 1024 * 1024;

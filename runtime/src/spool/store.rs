@@ -113,17 +113,89 @@ pub(crate) enum RecordSource {
     },
 }
 
+/// Check a frame read for `seq`.
+fn decode_checked(seq: u64, bytes: &[u8]) -> Result<SpoolRecord, SpoolError> {
+    match frame::decode_frame(bytes) {
+        Ok((s, rec)) if s == seq => Ok(rec),
+        Ok(_) => Err(SpoolError::Damaged {
+            seq,
+            kind: FrameDamage::BadBody,
+        }),
+        Err(kind) => Err(SpoolError::Damaged { seq, kind }),
+    }
+}
+
+/// Most bytes read from disk at once by [`load_batch`].
+const MAX_BATCH_READ: u64 = 4 * 1024 * 1024;
+
+/// Load a batch of records (in order), reading adjacent on-disk frames of one segment with
+/// a single read. `None` where the record was gone.
+pub(crate) fn load_batch(
+    batch: Vec<(u64, Option<RecordSource>)>,
+) -> Vec<(u64, Option<Result<SpoolRecord, SpoolError>>)> {
+    let mut out = Vec::with_capacity(batch.len());
+    let mut i = 0;
+    while i < batch.len() {
+        let (seq, source) = &batch[i];
+        let Some(RecordSource::Disk {
+            file, path, offset, ..
+        }) = source
+        else {
+            out.push((*seq, source.as_ref().map(RecordSource::load)));
+            i += 1;
+            continue;
+        };
+        // The run of frames that follow each other in the same file.
+        let mut end = *offset;
+        let mut j = i;
+        while let Some((
+            _,
+            Some(RecordSource::Disk {
+                file: f,
+                offset: o,
+                len: l,
+                ..
+            }),
+        )) = batch.get(j)
+        {
+            if !Arc::ptr_eq(f, file) || *o != end || end + *l as u64 - offset > MAX_BATCH_READ {
+                break;
+            }
+            end += *l as u64;
+            j += 1;
+        }
+        let j = j.max(i + 1);
+        let mut buf = vec![0u8; (end - offset) as usize];
+        let read = io::read_at(file, &mut buf, *offset).map_err(io::io_err(path, "read"));
+        for (seq, source) in &batch[i..j] {
+            let Some(RecordSource::Disk { offset: o, len, .. }) = source else {
+                continue;
+            };
+            let result = match &read {
+                Ok(()) => {
+                    let start = (o - offset) as usize;
+                    decode_checked(*seq, &buf[start..start + len])
+                }
+                Err(e) => Err(e.clone()),
+            };
+            out.push((*seq, Some(result)));
+        }
+        i = j;
+    }
+    out
+}
+
 impl RecordSource {
     /// Read and check the record.
     pub(crate) fn load(&self) -> Result<SpoolRecord, SpoolError> {
-        let (seq, decoded) = match self {
+        let decoded = match self {
             RecordSource::Memory {
                 seq,
                 bytes,
                 start,
                 len,
-            } => (*seq, frame::decode_frame(&bytes[*start..*start + *len])),
-            RecordSource::Copied { seq, bytes } => (*seq, frame::decode_frame(bytes)),
+            } => decode_checked(*seq, &bytes[*start..*start + *len]),
+            RecordSource::Copied { seq, bytes } => decode_checked(*seq, bytes),
             RecordSource::Disk {
                 seq,
                 file,
@@ -133,17 +205,10 @@ impl RecordSource {
             } => {
                 let mut buf = vec![0u8; *len];
                 io::read_at(file, &mut buf, *offset).map_err(io::io_err(path, "read"))?;
-                (*seq, frame::decode_frame(&buf))
+                return decode_checked(*seq, &buf);
             }
         };
-        match decoded {
-            Ok((s, rec)) if s == seq => Ok(rec),
-            Ok(_) => Err(SpoolError::Damaged {
-                seq,
-                kind: FrameDamage::BadBody,
-            }),
-            Err(kind) => Err(SpoolError::Damaged { seq, kind }),
-        }
+        decoded
     }
 }
 

@@ -200,3 +200,57 @@ fn record_damaged_after_write_is_reported_on_read() {
     fs::write(&path, &bytes).unwrap();
     assert!(matches!(s.read(1), Err(SpoolError::Damaged { seq: 1, .. })));
 }
+
+#[test]
+fn batch_load_reads_runs_of_frames_and_isolates_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    for seq in 1..=50u64 {
+        s.append(seq, &rec(seq), true).unwrap();
+    }
+    s.commit().unwrap();
+    s.ack(10);
+    s.ack(11);
+    // Records 51..=53 are appended after the commit: read from memory.
+    for seq in 51..=53u64 {
+        s.append(seq, &rec(seq), true).unwrap();
+    }
+    let loc = s.index[&30];
+    let path = io::seg_path(dir.path(), loc.segment);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[(loc.offset + u64::from(loc.len) - 1) as usize] ^= 1;
+    fs::write(&path, &bytes).unwrap();
+
+    let seqs = s.seqs_from(0, 100);
+    let batch = seqs.iter().map(|&q| (q, s.locate(q))).collect();
+    let loaded = load_batch(batch);
+    assert_eq!(loaded.len(), 51);
+    for (seq, result) in loaded {
+        match result.unwrap() {
+            Err(SpoolError::Damaged { seq: 30, .. }) => assert_eq!(seq, 30),
+            Ok(r) => assert_eq!(r, rec(seq)),
+            Err(e) => panic!("seq {seq}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_failed_commit_keeps_records_readable_and_rewrites_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = SpoolFaults::install(dir.path());
+    let mut s = open(dir.path());
+    faults.set_fsync_fails(true);
+    for seq in 1..=20u64 {
+        s.append(seq, &rec(seq), true).unwrap();
+    }
+    assert!(s.commit().is_err());
+    assert_eq!(s.is_durable(5), Some(false));
+    assert_eq!(s.read(5).unwrap().unwrap(), rec(5));
+    faults.set_fsync_fails(false);
+    s.commit().unwrap();
+    assert_eq!(s.is_durable(5), Some(true));
+    assert_eq!(s.memory_bytes(), 0);
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(s.recovery().records_recovered, 20);
+}

@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::config::ConfigError;
-use crate::spool::{RecordSource, Spool, SpoolError, SpoolRecord};
+use crate::spool::{load_batch, RecordSource, Spool, SpoolError, SpoolRecord};
 
 use super::config::{Durability, ProducerConfig};
 use super::delivery::{Delivery, Notifier, PublishError};

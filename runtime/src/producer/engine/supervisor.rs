@@ -135,12 +135,12 @@ impl Engine {
         let mut cursor = None;
         let mut failed = false;
         let mut damaged = Vec::new();
-        for (seq, source) in batch {
-            let Some(source) = source else {
+        for (seq, loaded) in load_batch(batch) {
+            let Some(loaded) = loaded else {
                 cursor = Some(seq + 1);
                 continue;
             };
-            let rec = match source.load() {
+            let rec = match loaded {
                 Ok(r) => r,
                 Err(SpoolError::Damaged { kind, .. }) => {
                     damaged.push((seq, kind));
