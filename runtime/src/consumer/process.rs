@@ -1,0 +1,113 @@
+//! Processing one message: decode and validate (`pipeline`), skip duplicates, call its
+//! handler with retries (`dispatch`, `retry`), or dead-letter it (`dlq`).
+
+use std::sync::Arc;
+
+use rdkafka::message::{Message, OwnedMessage};
+use tokio::sync::watch;
+
+use super::config::UnhandledPolicy;
+use super::dedup::DedupWindow;
+use super::failure::{Failure, FailureClass};
+use super::lanes::{Step, Worker};
+use super::pipeline::decode_failure;
+use super::retry::{handle_with_retries, sleep_or_stop, Handled};
+use crate::payload::EventSet;
+
+impl<E: EventSet> Worker<E> {
+    pub(super) async fn process(
+        &self,
+        msg: &OwnedMessage,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Step {
+        let decoded = match self.pipeline.decode(msg.payload(), msg.headers()) {
+            Ok(d) => d,
+            Err(f) => return self.dead_letter(msg, f, stop).await,
+        };
+        let event_id = decoded.raw.event_id;
+        let seen = |d: &std::sync::Mutex<DedupWindow>| {
+            d.lock().map(|w| w.contains(&event_id)).unwrap_or(false)
+        };
+        if self.dedup.as_ref().is_some_and(seen) {
+            self.metrics.duplicate();
+            return Step::Done;
+        }
+        let info = decoded.info;
+        let call = match self.handlers.prepare(info, decoded.raw) {
+            None => {
+                return match self.unhandled {
+                    UnhandledPolicy::Skip => {
+                        self.metrics.skipped_unhandled();
+                        Step::Done
+                    }
+                    UnhandledPolicy::DeadLetter => {
+                        let f = Failure::new(
+                            FailureClass::Unhandled,
+                            "",
+                            format!("no handler for {} v{}", info.event_type, info.version),
+                        );
+                        self.dead_letter(msg, f, stop).await
+                    }
+                }
+            }
+            Some(Err(e)) => return self.dead_letter(msg, decode_failure(e), stop).await,
+            Some(Ok(call)) => call,
+        };
+        match handle_with_retries(&call, &self.retry, stop, &self.metrics).await {
+            Handled::Ok => {
+                self.metrics.processed(info.event_type, info.version);
+                if let Some(Ok(mut window)) = self.dedup.as_ref().map(|d| d.lock()) {
+                    window.insert(event_id);
+                }
+                Step::Done
+            }
+            Handled::Failed(f) => self.dead_letter(msg, f, stop).await,
+            Handled::Stopped => Step::Stopped,
+        }
+    }
+
+    /// Publish to the DLQ until acknowledged. The publish itself is not interrupted by
+    /// shutdown (a record that reached the DLQ must get its offset stored, or a restart would
+    /// dead-letter it twice); waits between attempts are.
+    async fn dead_letter(
+        &self,
+        msg: &OwnedMessage,
+        failure: Failure,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Step {
+        tracing::warn!(
+            topic = msg.topic(),
+            partition = msg.partition(),
+            offset = msg.offset(),
+            class = failure.class.as_str(),
+            pointer = %failure.pointer,
+            error = %failure.message,
+            "dead-lettering message"
+        );
+        let dlq = Arc::clone(self.dlq.get());
+        let mut attempt = 0u32;
+        loop {
+            match dlq.publish(msg, &failure).await {
+                Ok(()) => {
+                    self.metrics.dead_lettered(failure.class);
+                    return Step::Done;
+                }
+                Err(e) => {
+                    self.metrics.dlq_publish_failure();
+                    tracing::error!(
+                        topic = msg.topic(),
+                        partition = msg.partition(),
+                        offset = msg.offset(),
+                        dlq_topic = %dlq.topic_for(msg.topic()),
+                        error = %e,
+                        "dead-letter publish failed; offset not committed, retrying"
+                    );
+                    if sleep_or_stop(self.retry.backoff(attempt), stop).await {
+                        return Step::Stopped;
+                    }
+                    attempt = attempt.saturating_add(1);
+                }
+            }
+        }
+    }
+}
