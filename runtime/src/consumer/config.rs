@@ -6,7 +6,7 @@
 //! | consumer group | `KAFKA_GROUP_ID` | required |
 //! | topics | `KAFKA_TOPICS` (comma-separated) | the topics of the handled event types |
 //! | dead-letter suffix | `KAFKA_DLQ_SUFFIX` | `.dlq` |
-//! | maximum message size | `KAFKA_CONSUMER_MAX_MESSAGE_BYTES` | 1048576 (1 MiB) |
+//! | maximum message size | `KAFKA_CONSUMER_MAX_MESSAGE_BYTES` | 1032204 ([`DEFAULT_MAX_MESSAGE_BYTES`]) |
 //! | handler retries | `KAFKA_CONSUMER_MAX_RETRIES` | 5 |
 //! | first retry backoff | `KAFKA_CONSUMER_RETRY_INITIAL_MS` | 100 |
 //! | longest retry backoff | `KAFKA_CONSUMER_RETRY_MAX_MS` | 10000 |
@@ -21,6 +21,13 @@ use std::time::Duration;
 
 use crate::config::{ConfigError, KafkaConfig};
 
+/// Default size guard: the broker's and a topic's default `max.message.bytes` (1,048,588)
+/// minus 16 KiB, so the dead letter of any value the guard lets through (the value, the
+/// original key and headers, and the `dlq.*` headers of at most a few KiB) still fits into
+/// a dead-letter topic with default settings. Larger values are dead-lettered as
+/// `oversized`, without the value.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588 - 16 * 1024;
+
 /// Everything the validating consumer needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerConfig {
@@ -33,7 +40,9 @@ pub struct ConsumerConfig {
     pub topics: Vec<String>,
     /// Dead letters of topic `t` go to `t` + this suffix.
     pub dead_letter_suffix: String,
-    /// Records with a longer value are dead-lettered as `oversized` without being parsed.
+    /// Records with a longer value are dead-lettered as `oversized` without being parsed
+    /// (default [`DEFAULT_MAX_MESSAGE_BYTES`]). Raise it together with the `max.message.bytes`
+    /// of the topic and of its dead-letter topic.
     pub max_message_bytes: usize,
     /// Retries of transient handler errors, and the backoff between DLQ publish attempts.
     pub retry: RetryPolicy,
@@ -112,7 +121,7 @@ impl ConsumerConfig {
             group_id: group_id.into(),
             topics: Vec::new(),
             dead_letter_suffix: ".dlq".to_owned(),
-            max_message_bytes: 1024 * 1024,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             retry: RetryPolicy::default(),
             unhandled: UnhandledPolicy::Skip,
             dedup_window: 0,
@@ -313,7 +322,7 @@ mod tests {
         assert_eq!(cfg.unhandled, UnhandledPolicy::DeadLetter);
         assert_eq!(cfg.dedup_window, 1000);
         assert_eq!(cfg.dead_letter_suffix, ".dlq");
-        assert_eq!(cfg.max_message_bytes, 1 << 20);
+        assert_eq!(cfg.max_message_bytes, DEFAULT_MAX_MESSAGE_BYTES);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum FailureClass {
     Empty,
     /// The value is longer than `max_message_bytes`. The DLQ record does not copy the value
     /// (it could exceed the DLQ's own size limit); `dlq.original_size` gives its length.
+    /// (Any other class is also written without the value, with `dlq.original_size`, when
+    /// the dead-letter topic refuses the full record permanently.)
     Oversized,
     /// The value is not valid UTF-8.
     NotUtf8,

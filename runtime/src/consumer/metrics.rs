@@ -18,8 +18,15 @@ pub struct ConsumerMetrics {
     pub skipped_unhandled: u64,
     /// Valid events skipped because their `event_id` was handled recently (dedup window).
     pub duplicates: u64,
-    /// Failed attempts to publish to the dead-letter topic (each one retried).
+    /// Failed attempts to publish to the dead-letter topic (transient ones are retried).
     pub dlq_publish_failures: u64,
+    /// Dead letters written without the value because the dead-letter topic refused the
+    /// full record permanently (e.g. too large); also counted in `dead_lettered`.
+    pub dlq_value_dropped: u64,
+    /// Messages given up, per class, because the dead-letter topic refused even the
+    /// dead letter without the value: their offsets were committed with no dead letter
+    /// written (the class and reason are logged). Alert on this.
+    pub dlq_unwritable: BTreeMap<FailureClass, u64>,
     /// Errors reported by the Kafka client while consuming.
     pub consume_errors: u64,
     /// Next offset to consume per (topic, partition), stored after the message at the offset
@@ -55,6 +62,8 @@ struct Live {
     skipped_unhandled: u64,
     duplicates: u64,
     dlq_publish_failures: u64,
+    dlq_value_dropped: u64,
+    dlq_unwritable: BTreeMap<FailureClass, u64>,
     consume_errors: u64,
     stored: HashMap<String, HashMap<i32, i64>>,
     committed: BTreeMap<(String, i32), i64>,
@@ -70,8 +79,17 @@ impl Metrics {
     pub fn processed(&self, event_type: &'static str, version: u32) {
         self.with(|m| *m.processed.entry((event_type, version)).or_default() += 1);
     }
-    pub fn dead_lettered(&self, class: FailureClass) {
-        self.with(|m| *m.dead_lettered.entry(class).or_default() += 1);
+    /// A dead letter was acknowledged; `without_value` when the value was left out.
+    pub fn dead_lettered(&self, class: FailureClass, without_value: bool) {
+        self.with(|m| {
+            *m.dead_lettered.entry(class).or_default() += 1;
+            if without_value && class != FailureClass::Oversized {
+                m.dlq_value_dropped += 1;
+            }
+        });
+    }
+    pub fn dlq_unwritable(&self, class: FailureClass) {
+        self.with(|m| *m.dlq_unwritable.entry(class).or_default() += 1);
     }
     pub fn retry(&self) {
         self.with(|m| m.retries += 1);
@@ -116,6 +134,8 @@ impl Metrics {
             skipped_unhandled: m.skipped_unhandled,
             duplicates: m.duplicates,
             dlq_publish_failures: m.dlq_publish_failures,
+            dlq_value_dropped: m.dlq_value_dropped,
+            dlq_unwritable: m.dlq_unwritable.clone(),
             consume_errors: m.consume_errors,
             stored_offsets: m
                 .stored

@@ -34,8 +34,12 @@
 //!   dead-letter topic. Stored offsets are committed every `commit_interval`, by librdkafka
 //!   when partitions are revoked in a rebalance, and once more at shutdown. A message in
 //!   flight when its partition is revoked is redelivered to the new owner.
-//! - **Nothing skipped silently.** A failed dead-letter publish is retried with backoff
-//!   until it succeeds or shutdown; meanwhile nothing after it is committed.
+//! - **Nothing skipped silently.** A dead-letter publish that fails transiently (broker
+//!   down, no leader, timeout) is retried with backoff until it succeeds or shutdown;
+//!   meanwhile nothing after it is committed. One the dead-letter topic can never accept
+//!   (too large, invalid, not authorized) is written without the value; if even that is
+//!   refused, the message is given up loudly (error log, `dlq_unwritable` metric) rather
+//!   than stopping its partition forever. See the `dlq` module docs for the reasoning.
 //! - **Never crashes on input.** Every bad message becomes a dead letter with a
 //!   [`FailureClass`]; handler panics are caught. Errors name topic/partition/offset and JSON
 //!   pointers, never payload values.
@@ -69,7 +73,9 @@ use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::watch;
 
-pub use config::{ConsumerConfig, OffsetReset, RetryPolicy, UnhandledPolicy};
+pub use config::{
+    ConsumerConfig, OffsetReset, RetryPolicy, UnhandledPolicy, DEFAULT_MAX_MESSAGE_BYTES,
+};
 pub use dispatch::{HandlerError, HandlerResult};
 pub use dlq::headers as dlq_headers;
 pub use failure::FailureClass;

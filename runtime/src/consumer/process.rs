@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use super::config::UnhandledPolicy;
 use super::dedup::DedupWindow;
+use super::dlq::is_permanent;
 use super::failure::{Failure, FailureClass};
 use super::lanes::{Step, Worker};
 use super::pipeline::decode_failure;
@@ -66,8 +67,10 @@ impl<E: EventSet> Worker<E> {
         }
     }
 
-    /// Publish to the DLQ until acknowledged. The publish itself is not interrupted by
-    /// shutdown (a record that reached the DLQ must get its offset stored, or a restart would
+    /// Publish to the DLQ until acknowledged, retrying transient errors; a permanent refusal
+    /// falls back to a dead letter without the value, and if that is refused too the message
+    /// is given up (see the `dlq` module). The publish itself is not interrupted by shutdown
+    /// (a record that reached the DLQ must get its offset stored, or a restart would
     /// dead-letter it twice); waits between attempts are.
     async fn dead_letter(
         &self,
@@ -85,29 +88,46 @@ impl<E: EventSet> Worker<E> {
             "dead-lettering message"
         );
         let dlq = Arc::clone(self.dlq.get());
+        let mut without_value = failure.class == FailureClass::Oversized;
         let mut attempt = 0u32;
         loop {
-            match dlq.publish(msg, &failure).await {
+            let e = match dlq.publish(msg, &failure, without_value).await {
                 Ok(()) => {
-                    self.metrics.dead_lettered(failure.class);
+                    self.metrics.dead_lettered(failure.class, without_value);
                     return Step::Done;
                 }
-                Err(e) => {
-                    self.metrics.dlq_publish_failure();
+                Err(e) => e,
+            };
+            self.metrics.dlq_publish_failure();
+            let dlq_topic = dlq.topic_for(msg.topic());
+            if is_permanent(&e) {
+                if !without_value {
                     tracing::error!(
-                        topic = msg.topic(),
-                        partition = msg.partition(),
-                        offset = msg.offset(),
-                        dlq_topic = %dlq.topic_for(msg.topic()),
-                        error = %e,
-                        "dead-letter publish failed; offset not committed, retrying"
+                        topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
+                        dlq_topic = %dlq_topic, class = failure.class.as_str(), error = %e,
+                        "dead-letter topic refused the record permanently; sending it without the value"
                     );
-                    if sleep_or_stop(self.retry.backoff(attempt), stop).await {
-                        return Step::Stopped;
-                    }
-                    attempt = attempt.saturating_add(1);
+                    without_value = true;
+                    continue;
                 }
+                tracing::error!(
+                    topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
+                    dlq_topic = %dlq_topic, class = failure.class.as_str(),
+                    pointer = %failure.pointer, reason = %failure.message, error = %e,
+                    "dead letter cannot be written, even without the value; giving the message up so the partition moves on"
+                );
+                self.metrics.dlq_unwritable(failure.class);
+                return Step::Done;
             }
+            tracing::error!(
+                topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
+                dlq_topic = %dlq_topic, error = %e,
+                "dead-letter publish failed; offset not committed, retrying"
+            );
+            if sleep_or_stop(self.retry.backoff(attempt), stop).await {
+                return Step::Stopped;
+            }
+            attempt = attempt.saturating_add(1);
         }
     }
 }
