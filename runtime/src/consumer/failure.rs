@@ -26,6 +26,10 @@ pub enum FailureClass {
     NotJson,
     /// JSON, but not an envelope: not an object, a missing field, or a field of the wrong type.
     NotEnvelope,
+    /// An object in the envelope or payload has the same key twice (at any depth);
+    /// `dlq.pointer` names the repeated member. Refused because JSON parsers disagree on
+    /// which value wins.
+    DuplicateKey,
     /// The `event_type`, `version` or `event_id` record header disagrees with the envelope.
     HeaderMismatch,
     /// No schema in the event set has this `event_type`.
@@ -49,13 +53,14 @@ pub enum FailureClass {
 
 impl FailureClass {
     /// Every class, in a fixed order.
-    pub const ALL: [FailureClass; 15] = [
+    pub const ALL: [FailureClass; 16] = [
         FailureClass::Tombstone,
         FailureClass::Empty,
         FailureClass::Oversized,
         FailureClass::NotUtf8,
         FailureClass::NotJson,
         FailureClass::NotEnvelope,
+        FailureClass::DuplicateKey,
         FailureClass::HeaderMismatch,
         FailureClass::UnknownEventType,
         FailureClass::UnknownVersion,
@@ -76,6 +81,7 @@ impl FailureClass {
             FailureClass::NotUtf8 => "not_utf8",
             FailureClass::NotJson => "not_json",
             FailureClass::NotEnvelope => "not_envelope",
+            FailureClass::DuplicateKey => "duplicate_key",
             FailureClass::HeaderMismatch => "header_mismatch",
             FailureClass::UnknownEventType => "unknown_event_type",
             FailureClass::UnknownVersion => "unknown_version",

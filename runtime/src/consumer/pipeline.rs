@@ -9,6 +9,7 @@
 //! | size ≤ `max_message_bytes` | `oversized` |
 //! | UTF-8 | `not_utf8` |
 //! | JSON | `not_json` |
+//! | no object with a key twice, at any depth | `duplicate_key` |
 //! | envelope shape (object, fields, types) | `not_envelope` |
 //! | `event_type` / `version` / `event_id` headers, when present, equal the envelope | `header_mismatch` |
 //! | (`event_type`, `version`) in the event set | `unknown_event_type`, `unknown_version` |
@@ -151,6 +152,9 @@ fn truncate(s: &str) -> String {
 pub(crate) fn decode_failure(e: DecodeError) -> Failure {
     match e {
         DecodeError::NotJson { .. } => Failure::new(FailureClass::NotJson, "", e.to_string()),
+        DecodeError::DuplicateKey { ref pointer } => {
+            Failure::new(FailureClass::DuplicateKey, pointer.clone(), e.to_string())
+        }
         DecodeError::NotEnvelope { ref pointer, .. } => {
             Failure::new(FailureClass::NotEnvelope, pointer.clone(), e.to_string())
         }
