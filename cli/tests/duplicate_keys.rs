@@ -66,7 +66,10 @@ fn generate_lint_and_compat_refuse_a_duplicate_key() {
 
     let (code, out, err) = eventctl(&["compat", file, file]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("duplicate key at #/properties/patient_id/maximum"), "{err}");
+    assert!(
+        err.contains("duplicate key at #/properties/patient_id/maximum"),
+        "{err}"
+    );
 }
 
 #[test]
