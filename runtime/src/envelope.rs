@@ -166,7 +166,21 @@ impl RawEnvelope {
 
     /// Deserialize the payload into `P`, checking that (`event_type`, `version`) match.
     pub fn into_typed<P: EventPayload>(self) -> Result<Envelope<P>, DecodeError> {
-        if self.event_type != P::EVENT_TYPE || self.version != P::VERSION {
+        if self.version != P::VERSION {
+            return Err(DecodeError::UnknownVersion {
+                event_type: self.event_type,
+                version: self.version,
+            });
+        }
+        self.read_as()
+    }
+
+    /// Deserialize the payload of this version, or of a **newer** version of the same event
+    /// type, into `P`; the envelope keeps its own `version`. For a consumer that knows only
+    /// older versions and has checked the payload against `P`'s schema (version skew: a
+    /// FORWARD or FULL compatible change is readable as the older version).
+    pub fn read_as<P: EventPayload>(self) -> Result<Envelope<P>, DecodeError> {
+        if self.event_type != P::EVENT_TYPE || self.version < P::VERSION {
             return Err(DecodeError::UnknownVersion {
                 event_type: self.event_type,
                 version: self.version,
@@ -202,7 +216,9 @@ impl RawEnvelope {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// An object in the envelope or payload has the same key twice.
-    #[error("duplicate key at #{pointer}: refused, because JSON parsers disagree on which value wins")]
+    #[error(
+        "duplicate key at #{pointer}: refused, because JSON parsers disagree on which value wins"
+    )]
     DuplicateKey {
         /// JSON pointer of the repeated member (`/event_type`, `/payload/patient_id`).
         pointer: String,
@@ -477,16 +493,34 @@ mod tests {
             )
         };
         let cases = [
-            (r#""event_type":"patient.teleported","payload":{},"event_type":"patient.deleted""#, "/event_type"),
-            (r#""event_type":"a","payload":{"patient_id":0,"patient_id":9}"#, "/payload/patient_id"),
-            (r#""event_type":"a","payload":{"x":[{"k":1},{"k":1,"k":2}]}"#, "/payload/x/1/k"),
+            (
+                r#""event_type":"patient.teleported","payload":{},"event_type":"patient.deleted""#,
+                "/event_type",
+            ),
+            (
+                r#""event_type":"a","payload":{"patient_id":0,"patient_id":9}"#,
+                "/payload/patient_id",
+            ),
+            (
+                r#""event_type":"a","payload":{"x":[{"k":1},{"k":1,"k":2}]}"#,
+                "/payload/x/1/k",
+            ),
             (r#""event_type":"a","payload":{},"payload":{}"#, "/payload"),
-            (r#""event_type":"a","payload":{},"x-new":1,"x-new":2"#, "/x-new"),
-            (r#""event_type":"a","payload":{},"x-new":{"k":1,"k":2}"#, "/x-new/k"),
+            (
+                r#""event_type":"a","payload":{},"x-new":1,"x-new":2"#,
+                "/x-new",
+            ),
+            (
+                r#""event_type":"a","payload":{},"x-new":{"k":1,"k":2}"#,
+                "/x-new/k",
+            ),
         ];
         for (body, pointer) in cases {
             let bytes = env(body);
-            assert!(serde_json::from_str::<RawEnvelope>(&bytes).is_err(), "{bytes}");
+            assert!(
+                serde_json::from_str::<RawEnvelope>(&bytes).is_err(),
+                "{bytes}"
+            );
             match RawEnvelope::parse(bytes.as_bytes()) {
                 Err(DecodeError::DuplicateKey { pointer: p }) => assert_eq!(p, pointer, "{bytes}"),
                 other => panic!("{bytes}: {other:?}"),

@@ -97,18 +97,32 @@ async fn refused_dead_letter_is_sent_again_without_the_value() {
     let handled: Arc<Mutex<Vec<u32>>> = Arc::default();
     let consumer = start(&bootstrap, "refused", &handled);
     wait_committed(&consumer, &ends).await;
-    assert_eq!(*handled.lock().unwrap(), vec![1, 3], "the next record is handled");
+    assert_eq!(
+        *handled.lock().unwrap(),
+        vec![1, 3],
+        "the next record is handled"
+    );
 
     let dead = read_dlq(&bootstrap, "test-events.dlq", 1, Duration::from_secs(60)).await;
-    assert_eq!(dead[0].class(), "schema_violation", "the original class is kept");
+    assert_eq!(
+        dead[0].class(),
+        "schema_violation",
+        "the original class is kept"
+    );
     assert_eq!(dead[0].source().2, produced[1].1);
     assert_eq!(dead[0].value, None, "the value is left out");
     assert_eq!(dead[0].headers["dlq.original_size"], bad_len.to_string());
     assert_eq!(dead[0].headers["dlq.pointer"], "/payload/code");
-    assert_eq!(dead[0].headers["event_type"], "test.created", "original headers kept");
+    assert_eq!(
+        dead[0].headers["event_type"], "test.created",
+        "original headers kept"
+    );
 
     let m = consumer.metrics();
-    assert_eq!(m.dead_lettered.get(&FailureClass::SchemaViolation), Some(&1));
+    assert_eq!(
+        m.dead_lettered.get(&FailureClass::SchemaViolation),
+        Some(&1)
+    );
     assert_eq!(m.dlq_value_dropped, 1);
     assert_eq!(m.dlq_publish_failures, 1);
     assert!(m.dlq_unwritable.is_empty());
@@ -139,7 +153,10 @@ async fn unwritable_dead_letter_is_given_up_and_the_partition_moves_on() {
         Some(&1),
         "{m:#?}"
     );
-    assert_eq!(m.dlq_publish_failures, 2, "with and without the value, no retries");
+    assert_eq!(
+        m.dlq_publish_failures, 2,
+        "with and without the value, no retries"
+    );
     assert_eq!(m.dead_lettered_total(), 0);
     assert!(consumer.is_running());
     cluster.clear_request_errors(RDKafkaApiKey::Produce);

@@ -88,7 +88,13 @@ async fn duplicate_keys_are_dead_lettered_with_their_pointer() {
     wait_committed(&consumer, &ends).await;
     assert_eq!(*handled.lock().unwrap(), vec![5], "only the clean event");
 
-    let dead = read_dlq(&bootstrap, "test-events.dlq", bad.len(), Duration::from_secs(60)).await;
+    let dead = read_dlq(
+        &bootstrap,
+        "test-events.dlq",
+        bad.len(),
+        Duration::from_secs(60),
+    )
+    .await;
     let by_offset: BTreeMap<i64, &DeadLetter> = dead.iter().map(|d| (d.source().2, d)).collect();
     for (i, (_, pointer)) in bad.iter().enumerate() {
         let d = by_offset[&produced[i].1];

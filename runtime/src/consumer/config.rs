@@ -11,6 +11,7 @@
 //! | first retry backoff | `KAFKA_CONSUMER_RETRY_INITIAL_MS` | 100 |
 //! | longest retry backoff | `KAFKA_CONSUMER_RETRY_MAX_MS` | 10000 |
 //! | valid events without handler | `KAFKA_CONSUMER_UNHANDLED` (`skip`, `dead_letter`) | `skip` |
+//! | events of a type not in the event set | `KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE` (`skip`, `dead_letter`) | `skip` |
 //! | dedup window (event ids, 0 = off) | `KAFKA_CONSUMER_DEDUP_WINDOW` | 0 |
 //! | offset commit interval | `KAFKA_CONSUMER_COMMIT_INTERVAL_MS` | 1000 |
 //! | DLQ delivery timeout per attempt | `KAFKA_CONSUMER_DLQ_TIMEOUT_MS` | 30000 |
@@ -48,6 +49,9 @@ pub struct ConsumerConfig {
     pub retry: RetryPolicy,
     /// What happens to a valid event that no handler takes.
     pub unhandled: UnhandledPolicy,
+    /// What happens to an event whose type is not in the event set (a new type on a
+    /// subscribed topic, from a producer deployed before this consumer).
+    pub unknown_event_type: UnknownEventTypePolicy,
     /// Remember this many recently handled `event_id`s and skip repeats (0 = no dedup).
     pub dedup_window: usize,
     /// How often stored offsets are committed (`auto.commit.interval.ms`).
@@ -103,6 +107,19 @@ pub enum UnhandledPolicy {
     DeadLetter,
 }
 
+/// What to do with an event whose `event_type` is not in the consumer's event set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownEventTypePolicy {
+    /// Count it (`skipped_unknown_event_type`), log the type once, and commit: a topic may
+    /// carry types this consumer does not care about, and a new type must not fill the DLQ
+    /// before every consumer is redeployed.
+    #[default]
+    Skip,
+    /// Dead-letter it with class `unknown_event_type` (for consumers that must know every
+    /// type on their topics).
+    DeadLetter,
+}
+
 /// `auto.offset.reset` for a group that has no committed offset yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OffsetReset {
@@ -124,6 +141,7 @@ impl ConsumerConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             retry: RetryPolicy::default(),
             unhandled: UnhandledPolicy::Skip,
+            unknown_event_type: UnknownEventTypePolicy::Skip,
             dedup_window: 0,
             commit_interval: Duration::from_secs(1),
             dlq_delivery_timeout: Duration::from_secs(30),
@@ -207,6 +225,18 @@ impl ConsumerConfig {
                 _ => {
                     return Err(ConfigError::invalid(
                         "KAFKA_CONSUMER_UNHANDLED",
+                        format!("{v:?} is not one of skip, dead_letter"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE") {
+            cfg.unknown_event_type = match v.to_ascii_lowercase().as_str() {
+                "skip" => UnknownEventTypePolicy::Skip,
+                "dead_letter" | "dlq" => UnknownEventTypePolicy::DeadLetter,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE",
                         format!("{v:?} is not one of skip, dead_letter"),
                     ))
                 }
@@ -314,8 +344,10 @@ mod tests {
             ("KAFKA_CONSUMER_MAX_RETRIES", "2"),
             ("KAFKA_CONSUMER_UNHANDLED", "dead_letter"),
             ("KAFKA_CONSUMER_DEDUP_WINDOW", "1000"),
+            ("KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE", "dead_letter"),
         ])
         .unwrap();
+        assert_eq!(cfg.unknown_event_type, UnknownEventTypePolicy::DeadLetter);
         assert_eq!(cfg.group_id, "matching");
         assert_eq!(cfg.topics, ["patient-events", "therapist-events"]);
         assert_eq!(cfg.retry.max_retries, 2);
@@ -341,6 +373,12 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.setting, "KAFKA_CONSUMER_UNHANDLED");
+        let e = ConsumerConfig::from_vars([
+            ("KAFKA_GROUP_ID", "g"),
+            ("KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE", "ignore"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.setting, "KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE");
         let e = ConsumerConfig::from_vars([("KAFKA_GROUP_ID", "g"), ("KAFKA_TOPICS", "a.dlq")])
             .unwrap_err();
         assert_eq!(e.setting, "topics");

@@ -220,7 +220,10 @@ mod tests {
             C::TopicAuthorizationFailed,
             C::ClusterAuthorizationFailed,
         ] {
-            assert!(is_permanent(&KafkaError::MessageProduction(code)), "{code:?}");
+            assert!(
+                is_permanent(&KafkaError::MessageProduction(code)),
+                "{code:?}"
+            );
         }
         for code in [
             C::AllBrokersDown,
@@ -232,7 +235,10 @@ mod tests {
             C::UnknownTopicOrPartition,
             C::BrokerTransportFailure,
         ] {
-            assert!(!is_permanent(&KafkaError::MessageProduction(code)), "{code:?}");
+            assert!(
+                !is_permanent(&KafkaError::MessageProduction(code)),
+                "{code:?}"
+            );
         }
         assert!(!is_permanent(&KafkaError::Canceled));
     }

@@ -8,7 +8,9 @@
 use std::fmt;
 
 /// Why a message could not be handled. Every class is permanent: the message is published to
-/// `<topic><suffix>` and its offset committed.
+/// `<topic><suffix>` and its offset committed (except `unknown_event_type` under the default
+/// [`UnknownEventTypePolicy::Skip`](super::UnknownEventTypePolicy::Skip): skipped and
+/// committed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FailureClass {
     /// The record has a key but no value (a compaction tombstone).
@@ -34,7 +36,8 @@ pub enum FailureClass {
     HeaderMismatch,
     /// No schema in the event set has this `event_type`.
     UnknownEventType,
-    /// The `event_type` is known, but not in this `version`.
+    /// The `event_type` is known, but not in this `version`: an older or skipped version, or
+    /// a newer one whose payload is not valid against the newest known version.
     UnknownVersion,
     /// The payload does not validate against its JSON Schema.
     SchemaViolation,
@@ -116,6 +119,9 @@ pub(crate) struct Failure {
     pub pointer: String,
     /// What is wrong, built from error kinds and schema facts only.
     pub message: String,
+    /// For `unknown_event_type`: the unknown type (cut to 100 characters), so a skipped
+    /// type can be logged once.
+    pub event_type: Option<String>,
 }
 
 impl Failure {
@@ -128,6 +134,7 @@ impl Failure {
             class,
             pointer: pointer.into(),
             message: message.into(),
+            event_type: None,
         }
     }
 }

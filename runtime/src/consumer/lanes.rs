@@ -17,7 +17,7 @@ use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::TopicPartitionList;
 use tokio::sync::watch;
 
-use super::config::{RetryPolicy, UnhandledPolicy};
+use super::config::{RetryPolicy, UnhandledPolicy, UnknownEventTypePolicy};
 use super::dedup::DedupWindow;
 use super::dispatch::Handlers;
 use super::dlq::DeadLetters;
@@ -58,6 +58,7 @@ pub(super) struct Worker<E: EventSet> {
     pub(super) metrics: Arc<Metrics>,
     pub(super) retry: RetryPolicy,
     pub(super) unhandled: UnhandledPolicy,
+    pub(super) unknown_event_type: UnknownEventTypePolicy,
     pub(super) dedup: Option<std::sync::Mutex<DedupWindow>>,
 }
 

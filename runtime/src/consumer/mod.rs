@@ -41,7 +41,11 @@
 //!   refused, the message is given up loudly (error log, `dlq_unwritable` metric) rather
 //!   than stopping its partition forever. See the `dlq` module docs for the reasoning.
 //! - **Never crashes on input.** Every bad message becomes a dead letter with a
-//!   [`FailureClass`]; handler panics are caught. Errors name topic/partition/offset and JSON
+//!   [`FailureClass`]; handler panics are caught. Two kinds of message are not bad, only
+//!   newer than this consumer (a producer deployed first): a newer version of a known type
+//!   that is valid against the newest known version is read as that version (see
+//!   `pipeline`), and an event of an unknown type is skipped and committed (counted, logged
+//!   once per type) unless [`UnknownEventTypePolicy::DeadLetter`] is set. Errors name topic/partition/offset and JSON
 //!   pointers, never payload values.
 //! - **Bounded shutdown.** [`Consumer::shutdown`] returns within its deadline even when the
 //!   broker is gone; librdkafka's blocking close runs on a plain thread that is not waited
@@ -74,7 +78,8 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::watch;
 
 pub use config::{
-    ConsumerConfig, OffsetReset, RetryPolicy, UnhandledPolicy, DEFAULT_MAX_MESSAGE_BYTES,
+    ConsumerConfig, OffsetReset, RetryPolicy, UnhandledPolicy, UnknownEventTypePolicy,
+    DEFAULT_MAX_MESSAGE_BYTES,
 };
 pub use dispatch::{HandlerError, HandlerResult};
 pub use dlq::headers as dlq_headers;
@@ -272,6 +277,7 @@ impl<E: EventSet> ConsumerBuilder<E> {
             metrics: Arc::clone(&metrics),
             retry: cfg.retry,
             unhandled: cfg.unhandled,
+            unknown_event_type: cfg.unknown_event_type,
             dedup: (cfg.dedup_window > 0)
                 .then(|| std::sync::Mutex::new(DedupWindow::new(cfg.dedup_window))),
         };

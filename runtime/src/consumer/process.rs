@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::watch;
 
-use super::config::UnhandledPolicy;
+use super::config::{UnhandledPolicy, UnknownEventTypePolicy};
 use super::dedup::DedupWindow;
 use super::dlq::is_permanent;
 use super::failure::{Failure, FailureClass};
@@ -23,8 +23,33 @@ impl<E: EventSet> Worker<E> {
     ) -> Step {
         let decoded = match self.pipeline.decode(msg.payload(), msg.headers()) {
             Ok(d) => d,
+            Err(f)
+                if f.class == FailureClass::UnknownEventType
+                    && self.unknown_event_type == UnknownEventTypePolicy::Skip =>
+            {
+                let event_type = f.event_type.as_deref().unwrap_or_default();
+                if self.metrics.skipped_unknown_event_type(event_type) {
+                    tracing::info!(
+                        topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
+                        event_type,
+                        "skipping events of a type this consumer does not know (logged once per type; counted in skipped_unknown_event_type)"
+                    );
+                }
+                return Step::Done;
+            }
             Err(f) => return self.dead_letter(msg, f, stop).await,
         };
+        if decoded.raw.version != decoded.info.version {
+            let (event_type, read_as) = (decoded.info.event_type, decoded.info.version);
+            let wire = decoded.raw.version;
+            if self.metrics.newer_version_read(event_type, read_as, wire) {
+                tracing::info!(
+                    topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
+                    event_type, version = wire, read_as,
+                    "reading a newer version than this consumer knows as the newest it knows (valid against that schema; logged once per version; counted in newer_versions_read)"
+                );
+            }
+        }
         let event_id = decoded.raw.event_id;
         let seen = |d: &std::sync::Mutex<DedupWindow>| {
             d.lock().map(|w| w.contains(&event_id)).unwrap_or(false)
