@@ -191,7 +191,7 @@ async fn a_dead_letter_too_large_for_the_dlq_topic_does_not_stall_the_partition(
     let bad_offset = bad_offset.expect("produced");
 
     // Default guard: `oversized`, value left out.
-    assert!(BAD_SIZE > DEFAULT_MAX_MESSAGE_BYTES);
+    const { assert!(BAD_SIZE > DEFAULT_MAX_MESSAGE_BYTES) };
     let group_default = format!("{run}-default-guard");
     let handled: Arc<Mutex<Vec<Uuid>>> = Arc::default();
     let consumer = start(
