@@ -263,7 +263,10 @@ mod tests {
             dup(r#"{"p":{"x":[0,{"k":1,"k":1}]}}"#).as_deref(),
             Some("/p/x/1/k")
         );
-        assert_eq!(dup(r#"[{}, {"a/b~":1,"a/b~":2}]"#).as_deref(), Some("/1/a~1b~0"));
+        assert_eq!(
+            dup(r#"[{}, {"a/b~":1,"a/b~":2}]"#).as_deref(),
+            Some("/1/a~1b~0")
+        );
         // Escapes are compared after decoding, as every parser sees them.
         assert_eq!(dup(r#"{"a":1,"\u0061":2}"#).as_deref(), Some("/a"));
     }
