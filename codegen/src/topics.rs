@@ -114,16 +114,29 @@ impl TopicCatalog {
 
     /// Parse and validate catalog text; `file` only names the source in errors.
     pub fn parse(file: &Path, text: &str) -> Result<Self, TopicsError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| TopicsError {
-            file: file.to_owned(),
-            pointer: String::new(),
-            // serde_json's message can quote input: report only position and category.
-            message: format!(
-                "not valid JSON ({:?} error at line {} column {})",
-                e.classify(),
-                e.line(),
-                e.column()
-            ),
+        let value: Value = pmp_strict_json::from_str(text).map_err(|e| {
+            let e = match e {
+                pmp_strict_json::Error::Syntax(e) => e,
+                dup @ pmp_strict_json::Error::DuplicateKey { .. } => {
+                    return TopicsError {
+                        file: file.to_owned(),
+                        pointer: dup.duplicate_pointer().unwrap_or_default().to_owned(),
+                        message: "duplicate key: JSON parsers disagree on which value wins"
+                            .to_owned(),
+                    }
+                }
+            };
+            TopicsError {
+                file: file.to_owned(),
+                pointer: String::new(),
+                // serde_json's message can quote input: report only position and category.
+                message: format!(
+                    "not valid JSON ({:?} error at line {} column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            }
         })?;
         Parser { file }.catalog(&value)
     }

@@ -8,7 +8,10 @@
 //!   validation, typed deserialize, dispatch to a no-op handler, offset store).
 //!
 //! Each case is timed from its first message to its last, so group join is excluded.
-//! Then validation alone per (event type, version), in ns per message.
+//! Then validation alone per (event type, version), in ns per message, and the cost of
+//! refusing duplicate keys: the consumer's envelope parse (`RawEnvelope`, duplicate keys
+//! refused at any depth) against the same parse with a derived struct where the last
+//! value wins (what the consumer did before), over the corpus.
 //!
 //! `BENCH_MESSAGES` sets the message count (default 100000), `BENCH_ROUNDS` the rounds
 //! (default 5; medians are reported). The topic has 12 partitions
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 use pmp_event_runtime::consumer::{
     ConsumerBuilder, ConsumerConfig, SchemaLookup, SchemaValidators,
 };
-use pmp_event_runtime::{EventSet, KafkaConfig, SchemaInfo};
+use pmp_event_runtime::{EventSet, KafkaConfig, RawEnvelope, SchemaInfo};
 use pmp_events::{AnyEvent, SCHEMAS};
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
@@ -159,6 +162,46 @@ async fn full_pipeline(bootstrap: &str, n: usize, round: usize) -> f64 {
     rate
 }
 
+/// The envelope as the consumer parsed it before duplicate keys were refused: a derived
+/// struct, last value wins in the payload.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct LastWinsEnvelope {
+    event_id: uuid::Uuid,
+    event_type: String,
+    version: u32,
+    timestamp: chrono::DateTime<chrono::Utc>,
+    producer: String,
+    #[serde(default)]
+    correlation_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    causation_id: Option<uuid::Uuid>,
+    payload: Value,
+}
+
+fn duplicate_check_cost(corpus: &[(&'static SchemaInfo, Vec<u8>)]) {
+    let iters = 200_000usize;
+    let time = |parse: &dyn Fn(&[u8]) -> bool| {
+        let start = Instant::now();
+        for k in 0..iters {
+            assert!(parse(std::hint::black_box(&corpus[k % corpus.len()].1)));
+        }
+        start.elapsed().as_nanos() as f64 / iters as f64
+    };
+    // Alternate three times, keep the best of each (noise only adds time).
+    let (mut strict, mut last_wins) = (f64::MAX, f64::MAX);
+    for _ in 0..3 {
+        strict = strict.min(time(&|b| serde_json::from_slice::<RawEnvelope>(b).is_ok()));
+        last_wins = last_wins.min(time(&|b| {
+            serde_json::from_slice::<LastWinsEnvelope>(b).is_ok()
+        }));
+    }
+    println!(
+        "case=envelope_parse_duplicate_check strict_ns={strict:.0} last_wins_ns={last_wins:.0} ratio={:.2}",
+        last_wins / strict
+    );
+}
+
 fn validation_alone(corpus: &[(&'static SchemaInfo, Vec<u8>)]) {
     let validators = SchemaValidators::compile(SCHEMAS, true).expect("compile");
     for info in AnyEvent::schemas() {
@@ -233,4 +276,5 @@ async fn main() {
         full / raw
     );
     validation_alone(&corpus);
+    duplicate_check_cost(&corpus);
 }

@@ -28,7 +28,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pmp_event_codegen::topics::TopicCatalog;
-use pmp_event_runtime::consumer::{dlq_headers, ConsumerBuilder, ConsumerConfig, FailureClass};
+use pmp_event_runtime::consumer::{
+    dlq_headers, ConsumerBuilder, ConsumerConfig, FailureClass, UnknownEventTypePolicy,
+};
 use pmp_event_runtime::producer::{
     ConnectionState, Delivery, ProducerConfig, ProducerMetrics, RobustProducer,
 };
@@ -355,7 +357,9 @@ fn bad_records() -> Result<Vec<Bad>, Fail> {
             FailureClass::UnknownVersion,
             patient_v1,
             ("patient.created", 9),
-            examples(patient_v1)?[0].clone(),
+            // Newer than every known version and not valid as v2, the newest known (a
+            // valid one would be read as v2: version skew).
+            json!({"patient_id": 42, "colour": "red"}),
         ),
         enveloped(
             "schema violation (const status)",
@@ -559,6 +563,8 @@ async fn run() -> Result<bool, Fail> {
     event_topics.sort();
     event_topics.dedup();
     ccfg.topics = event_topics.clone();
+    // The demo shows unknown types in the DLQ (the default skips and counts them).
+    ccfg.unknown_event_type = UnknownEventTypePolicy::DeadLetter;
     ccfg.dead_letter_suffix = catalog.dead_letter.suffix.clone();
     let seen = counts.clone();
     let consumer = ConsumerBuilder::<AnyEvent>::new(ccfg)

@@ -14,7 +14,7 @@ use consumer_support::{
     broker_committed, config, covers, envelope, produce, producer, read_dlq, wait_committed,
     wait_for, DeadLetter, Rec,
 };
-use pmp_event_runtime::consumer::{ConsumerBuilder, FailureClass};
+use pmp_event_runtime::consumer::{ConsumerBuilder, FailureClass, UnknownEventTypePolicy};
 use pmp_event_runtime::{EventSet, SchemaInfo};
 use pmp_events::{AnyEvent, PatientCreatedV1, PatientCreatedV2, SCHEMAS};
 use rdkafka::mocking::MockCluster;
@@ -179,7 +179,13 @@ async fn catalog_mixed_stream() {
             FailureClass::UnknownVersion,
             Rec::value(
                 2,
-                envelope("patient.created", 7, examples(pc1)[0].clone()).1,
+                // Newer than every known version, and not valid as v2 (the newest known).
+                envelope(
+                    "patient.created",
+                    7,
+                    json!({"patient_id": 1, "colour": "red"}),
+                )
+                .1,
             ),
         ),
         (
@@ -291,6 +297,7 @@ async fn catalog_mixed_stream() {
     let topics: Vec<&str> = catalog_topics().into_iter().collect();
     let mut cfg = config(&bootstrap, "catalog", &topics);
     cfg.max_message_bytes = 4096;
+    cfg.unknown_event_type = UnknownEventTypePolicy::DeadLetter;
     let consumer = ConsumerBuilder::<AnyEvent>::new(cfg)
         .on::<PatientCreatedV1, _, _>(move |e| {
             let s = s1.clone();

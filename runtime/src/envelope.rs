@@ -4,6 +4,10 @@
 //! `event_id` (UUID v7), `event_type`, `version`, `timestamp` (RFC 3339, UTC), `producer`,
 //! `payload`, and optionally `correlation_id` / `causation_id`.
 //!
+//! An object with the same key twice, anywhere in the envelope or its payload, is refused
+//! ([`DecodeError::DuplicateKey`], see `pmp_strict_json` for why): parsing the envelope
+//! and detecting duplicates is one pass.
+//!
 //! Errors produced here never contain payload values: serde messages are stripped of the
 //! offending value and only JSON pointers, type names and schema facts are kept, because
 //! payloads carry patients' health-related personal data.
@@ -94,7 +98,10 @@ impl<P: std::fmt::Debug> std::fmt::Debug for Envelope<P> {
 }
 
 /// An envelope whose payload is still untyped JSON.
-#[derive(Clone, Serialize, Deserialize)]
+///
+/// Its `Deserialize` refuses duplicate keys at any depth (envelope fields, unknown fields and
+/// the whole payload); [`RawEnvelope::parse`] reports where.
+#[derive(Clone, Serialize)]
 pub struct RawEnvelope {
     /// See [`Envelope::event_id`].
     pub event_id: Uuid,
@@ -133,12 +140,20 @@ impl std::fmt::Debug for RawEnvelope {
 impl RawEnvelope {
     /// Parse envelope JSON bytes. Errors name the JSON pointer, never a value.
     pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson {
+        // The direct parse; only a failure pays for the slower one that finds the pointer.
+        if let Ok(raw) = serde_json::from_slice::<RawEnvelope>(bytes) {
+            return Ok(raw);
+        }
+        let value = pmp_strict_json::from_slice(bytes).map_err(|e| match e {
+            pmp_strict_json::Error::DuplicateKey { pointer, .. } => {
+                DecodeError::DuplicateKey { pointer }
+            }
+            pmp_strict_json::Error::Syntax(e) => DecodeError::NotJson {
                 line: e.line(),
                 column: e.column(),
                 message: redact_serde_message(&e.to_string()),
-            })?;
+            },
+        })?;
         if !value.is_object() {
             return Err(DecodeError::NotEnvelope {
                 pointer: String::new(),
@@ -151,7 +166,21 @@ impl RawEnvelope {
 
     /// Deserialize the payload into `P`, checking that (`event_type`, `version`) match.
     pub fn into_typed<P: EventPayload>(self) -> Result<Envelope<P>, DecodeError> {
-        if self.event_type != P::EVENT_TYPE || self.version != P::VERSION {
+        if self.version != P::VERSION {
+            return Err(DecodeError::UnknownVersion {
+                event_type: self.event_type,
+                version: self.version,
+            });
+        }
+        self.read_as()
+    }
+
+    /// Deserialize the payload of this version, or of a **newer** version of the same event
+    /// type, into `P`; the envelope keeps its own `version`. For a consumer that knows only
+    /// older versions and has checked the payload against `P`'s schema (version skew: a
+    /// FORWARD or FULL compatible change is readable as the older version).
+    pub fn read_as<P: EventPayload>(self) -> Result<Envelope<P>, DecodeError> {
+        if self.event_type != P::EVENT_TYPE || self.version < P::VERSION {
             return Err(DecodeError::UnknownVersion {
                 event_type: self.event_type,
                 version: self.version,
@@ -186,6 +215,14 @@ impl RawEnvelope {
 /// payload value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// An object in the envelope or payload has the same key twice.
+    #[error(
+        "duplicate key at #{pointer}: refused, because JSON parsers disagree on which value wins"
+    )]
+    DuplicateKey {
+        /// JSON pointer of the repeated member (`/event_type`, `/payload/patient_id`).
+        pointer: String,
+    },
     /// The bytes are not JSON (or not UTF-8).
     #[error("not JSON at line {line} column {column}: {message}")]
     NotJson {
@@ -303,6 +340,129 @@ pub fn json_type_name(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Hand-written so that duplicate keys are refused everywhere in one pass: a repeated
+/// envelope field, a repeated unknown field, and (through [`pmp_strict_json::ValueSeed`])
+/// any duplicate inside the payload or an unknown field's value.
+impl<'de> Deserialize<'de> for RawEnvelope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut tracker = pmp_strict_json::DuplicateTracker::default();
+        deserializer.deserialize_map(EnvelopeVisitor(&mut tracker))
+    }
+}
+
+/// The envelope's fields, as keys are read.
+enum Field {
+    EventId,
+    EventType,
+    Version,
+    Timestamp,
+    Producer,
+    CorrelationId,
+    CausationId,
+    Payload,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl serde::de::Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an envelope field name")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Field, E> {
+                Ok(match v {
+                    "event_id" => Field::EventId,
+                    "event_type" => Field::EventType,
+                    "version" => Field::Version,
+                    "timestamp" => Field::Timestamp,
+                    "producer" => Field::Producer,
+                    "correlation_id" => Field::CorrelationId,
+                    "causation_id" => Field::CausationId,
+                    "payload" => Field::Payload,
+                    other => Field::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct EnvelopeVisitor<'a>(&'a mut pmp_strict_json::DuplicateTracker);
+
+impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor<'_> {
+    type Value = RawEnvelope;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an envelope object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawEnvelope, A::Error> {
+        use serde::de::Error as _;
+        let tracker = self.0;
+        let mut event_id = None;
+        let mut event_type = None;
+        let mut version = None;
+        let mut timestamp = None;
+        let mut producer = None;
+        let mut correlation_id: Option<Option<Uuid>> = None;
+        let mut causation_id: Option<Option<Uuid>> = None;
+        let mut payload = None;
+        let mut others: Vec<String> = Vec::new();
+        // Reads one known field, refusing a second occurrence.
+        macro_rules! once {
+            ($slot:ident, $name:literal) => {{
+                if $slot.is_some() {
+                    return Err(tracker.duplicate($name));
+                }
+                $slot = Some(map.next_value()?);
+            }};
+        }
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::EventId => once!(event_id, "event_id"),
+                Field::EventType => once!(event_type, "event_type"),
+                Field::Version => once!(version, "version"),
+                Field::Timestamp => once!(timestamp, "timestamp"),
+                Field::Producer => once!(producer, "producer"),
+                Field::CorrelationId => once!(correlation_id, "correlation_id"),
+                Field::CausationId => once!(causation_id, "causation_id"),
+                Field::Payload => {
+                    if payload.is_some() {
+                        return Err(tracker.duplicate("payload"));
+                    }
+                    let seed = pmp_strict_json::ValueSeed(&mut *tracker);
+                    payload = Some(map.next_value_seed(seed).inspect_err(|_| {
+                        tracker.within("payload");
+                    })?);
+                }
+                Field::Other(name) => {
+                    if others.contains(&name) {
+                        return Err(tracker.duplicate(&name));
+                    }
+                    // Unknown fields (a newer envelope) are ignored, but checked too.
+                    let seed = pmp_strict_json::ValueSeed(&mut *tracker);
+                    map.next_value_seed(seed).inspect_err(|_| {
+                        tracker.within(&name);
+                    })?;
+                    others.push(name);
+                }
+            }
+        }
+        Ok(RawEnvelope {
+            event_id: event_id.ok_or_else(|| A::Error::missing_field("event_id"))?,
+            event_type: event_type.ok_or_else(|| A::Error::missing_field("event_type"))?,
+            version: version.ok_or_else(|| A::Error::missing_field("version"))?,
+            timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
+            producer: producer.ok_or_else(|| A::Error::missing_field("producer"))?,
+            correlation_id: correlation_id.flatten(),
+            causation_id: causation_id.flatten(),
+            payload: payload.ok_or_else(|| A::Error::missing_field("payload"))?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +483,53 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("#/event_id"), "{text}");
         assert!(!text.contains("x-secret"), "{text}");
+    }
+
+    #[test]
+    fn duplicate_keys_anywhere_are_refused_with_their_pointer() {
+        let env = |body: &str| {
+            format!(
+                r#"{{"event_id":"0190f5a8-0000-7000-8000-000000000001","version":1,"timestamp":"2024-01-01T00:00:00Z","producer":"p",{body}}}"#
+            )
+        };
+        let cases = [
+            (
+                r#""event_type":"patient.teleported","payload":{},"event_type":"patient.deleted""#,
+                "/event_type",
+            ),
+            (
+                r#""event_type":"a","payload":{"patient_id":0,"patient_id":9}"#,
+                "/payload/patient_id",
+            ),
+            (
+                r#""event_type":"a","payload":{"x":[{"k":1},{"k":1,"k":2}]}"#,
+                "/payload/x/1/k",
+            ),
+            (r#""event_type":"a","payload":{},"payload":{}"#, "/payload"),
+            (
+                r#""event_type":"a","payload":{},"x-new":1,"x-new":2"#,
+                "/x-new",
+            ),
+            (
+                r#""event_type":"a","payload":{},"x-new":{"k":1,"k":2}"#,
+                "/x-new/k",
+            ),
+        ];
+        for (body, pointer) in cases {
+            let bytes = env(body);
+            assert!(
+                serde_json::from_str::<RawEnvelope>(&bytes).is_err(),
+                "{bytes}"
+            );
+            match RawEnvelope::parse(bytes.as_bytes()) {
+                Err(DecodeError::DuplicateKey { pointer: p }) => assert_eq!(p, pointer, "{bytes}"),
+                other => panic!("{bytes}: {other:?}"),
+            }
+        }
+        // The same key in different objects is fine; unknown fields are ignored.
+        let ok = env(r#""event_type":"a","payload":{"a":{"k":1},"b":{"k":2}},"x-new":{"k":1}"#);
+        let raw = RawEnvelope::parse(ok.as_bytes()).unwrap();
+        assert_eq!(raw.payload["b"]["k"], 2);
     }
 
     #[test]

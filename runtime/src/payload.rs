@@ -64,8 +64,19 @@ pub trait EventSet: Sized + Send + 'static {
     /// (`envelope.event_type`, `envelope.version`).
     fn from_raw(envelope: crate::RawEnvelope) -> Result<Self, crate::DecodeError>;
 
-    /// The (event type, version) of this value.
+    /// The (event type, version) of this value's variant.
     fn kind(&self) -> (&'static str, u32);
+
+    /// This event with its envelope's `version` set to `version`. The consumer calls it
+    /// when it reads a version newer than every one in the set as the newest it knows (see
+    /// [`RawEnvelope::read_as`](crate::RawEnvelope::read_as)), so that a catch-all handler
+    /// sees the version that was on the wire while [`kind`](Self::kind) names the variant.
+    /// Generated sets implement it; the default returns the event unchanged (the envelope
+    /// then shows the variant's version).
+    fn with_wire_version(self, version: u32) -> Self {
+        let _ = version;
+        self
+    }
 
     /// Parse envelope JSON bytes and dispatch on `event_type` + `version`.
     fn decode(bytes: &[u8]) -> Result<Self, crate::DecodeError> {

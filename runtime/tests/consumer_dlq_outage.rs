@@ -1,5 +1,6 @@
-//! The dead-letter topic refuses writes: the bad message is retried, nothing after it is
-//! committed, and it is delivered (once) when the topic accepts writes again.
+//! The dead-letter topic is unavailable (a transient error): the bad message is retried,
+//! nothing after it is committed, and it is delivered (once) when the topic accepts writes
+//! again. (Permanent refusals are in `consumer_dlq_refused.rs`.)
 
 mod consumer_support;
 
@@ -38,15 +39,18 @@ async fn dlq_unavailable_no_commit_retried_then_delivered() {
     let ends = ends(TOPIC_EVENTS, &produced);
     let bad_offset = produced[1].1;
 
-    // From now on every produce request fails with a non-retriable error.
+    // From now on every produce request fails with an error a retry can fix.
     cluster.request_errors(
         RDKafkaApiKey::Produce,
-        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 10_000],
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 10_000],
     );
 
     let handled: Arc<Mutex<Vec<u32>>> = Arc::default();
     let h = handled.clone();
-    let consumer = ConsumerBuilder::<TestEvent>::new(config(&bootstrap, "outage", &[TOPIC_EVENTS]))
+    let mut cfg = config(&bootstrap, "outage", &[TOPIC_EVENTS]);
+    // Each attempt gives up after this (librdkafka retries inside it): failures come fast.
+    cfg.dlq_delivery_timeout = Duration::from_millis(500);
+    let consumer = ConsumerBuilder::<TestEvent>::new(cfg)
         .on::<CreatedV1, _, _>(move |e| {
             let h = h.clone();
             async move {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use consumer_support::*;
-use pmp_event_runtime::consumer::{ConsumerBuilder, FailureClass};
+use pmp_event_runtime::consumer::{ConsumerBuilder, FailureClass, UnknownEventTypePolicy};
 use pmp_event_runtime::EventSet;
 use serde_json::json;
 use uuid::Uuid;
@@ -102,7 +102,11 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
         push_bad(
             &mut recs,
             FailureClass::UnknownVersion,
-            Rec::value(0, envelope("test.created", 9, good(0, 1)).1),
+            // Newer than every known version and not valid as v2 (the newest known).
+            Rec::value(
+                0,
+                envelope("test.created", 9, payload_with("colour", json!("red"))).1,
+            ),
         );
         push_bad(
             &mut recs,
@@ -176,6 +180,7 @@ async fn mixed_stream_valid_to_handlers_bad_to_dlq() {
 
     let seen: Arc<Mutex<Vec<(Uuid, &'static str)>>> = Arc::default();
     let mut cfg = config(&bootstrap, "mixed", &[TOPIC_EVENTS]);
+    cfg.unknown_event_type = UnknownEventTypePolicy::DeadLetter;
     cfg.max_message_bytes = 2048;
     let (s1, s2, s3) = (seen.clone(), seen.clone(), seen.clone());
     let consumer = ConsumerBuilder::<TestEvent>::new(cfg)

@@ -132,16 +132,32 @@ impl DocStore {
         if let Some(id) = self.by_path.get(&key) {
             return Ok(*id);
         }
-        let value: Value = serde_json::from_str(text).map_err(|e| CompatError::Parse {
-            file: path.to_path_buf(),
-            line: e.line(),
-            col: e.column(),
-            // Only the error category: serde_json's message can quote input.
-            reason: if e.to_string().starts_with("recursion limit exceeded") {
-                "nesting deeper than 128 levels".to_string()
-            } else {
-                format!("{:?}", e.classify()).to_lowercase()
-            },
+        let value: Value = pmp_strict_json::from_str(text).map_err(|e| {
+            let e = match e {
+                pmp_strict_json::Error::Syntax(e) => e,
+                dup @ pmp_strict_json::Error::DuplicateKey { .. } => {
+                    return CompatError::Parse {
+                        file: path.to_path_buf(),
+                        line: dup.position().0,
+                        col: dup.position().1,
+                        reason: format!(
+                            "duplicate key at #{}",
+                            dup.duplicate_pointer().unwrap_or_default()
+                        ),
+                    }
+                }
+            };
+            CompatError::Parse {
+                file: path.to_path_buf(),
+                line: e.line(),
+                col: e.column(),
+                // Only the error category: serde_json's message can quote input.
+                reason: if e.to_string().starts_with("recursion limit exceeded") {
+                    "nesting deeper than 128 levels".to_string()
+                } else {
+                    format!("{:?}", e.classify()).to_lowercase()
+                },
+            }
         })?;
         let dialect = match value.get("$schema").and_then(Value::as_str) {
             Some(s)

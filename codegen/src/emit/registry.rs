@@ -178,6 +178,15 @@ pub fn emit(model: &Model) -> TokenStream {
                 let info = self.info();
                 (info.event_type, info.version)
             }
+
+            fn with_wire_version(self, version: u32) -> Self {
+                match self {
+                    #( AnyEvent::#types(mut e) => {
+                        e.version = version;
+                        AnyEvent::#types(e)
+                    } )*
+                }
+            }
         }
 
         impl AnyEvent {

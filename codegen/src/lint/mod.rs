@@ -140,9 +140,21 @@ pub fn lint_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<LintFind
             map: SourceMap::default(),
             out: &mut out,
         };
-        let value: Value = match serde_json::from_str(text) {
+        let value: Value = match pmp_strict_json::from_str(text) {
             Ok(v) => v,
-            Err(e) => {
+            Err(dup @ pmp_strict_json::Error::DuplicateKey { .. }) => {
+                cx.out.push(LintFinding {
+                    rule: "duplicate-key",
+                    severity: Severity::Error,
+                    file: path.clone(),
+                    pointer: dup.duplicate_pointer().unwrap_or_default().to_owned(),
+                    line: dup.position().0,
+                    col: dup.position().1,
+                    message: "duplicate key: JSON parsers disagree on which value wins".into(),
+                });
+                continue;
+            }
+            Err(pmp_strict_json::Error::Syntax(e)) => {
                 cx.out.push(LintFinding {
                     rule: "invalid-json",
                     severity: Severity::Error,

@@ -144,7 +144,19 @@ impl Catalog {
         }
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
         self.read_paths.push(path.to_path_buf());
-        let value: Value = serde_json::from_str(&text).map_err(|e| {
+        let value: Value = pmp_strict_json::from_str(&text).map_err(|e| {
+            let e = match e {
+                pmp_strict_json::Error::Syntax(e) => e,
+                dup @ pmp_strict_json::Error::DuplicateKey { .. } => {
+                    let pointer = dup.duplicate_pointer().unwrap_or_default();
+                    return Error::schema(
+                        path,
+                        pointer,
+                        "duplicate key: JSON parsers disagree on which value wins",
+                    )
+                    .with_position(Some(dup.position()));
+                }
+            };
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
             Error::schema(path, "", format!("malformed JSON: {msg}"))

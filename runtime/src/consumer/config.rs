@@ -6,11 +6,12 @@
 //! | consumer group | `KAFKA_GROUP_ID` | required |
 //! | topics | `KAFKA_TOPICS` (comma-separated) | the topics of the handled event types |
 //! | dead-letter suffix | `KAFKA_DLQ_SUFFIX` | `.dlq` |
-//! | maximum message size | `KAFKA_CONSUMER_MAX_MESSAGE_BYTES` | 1048576 (1 MiB) |
+//! | maximum message size | `KAFKA_CONSUMER_MAX_MESSAGE_BYTES` | 1032204 ([`DEFAULT_MAX_MESSAGE_BYTES`]) |
 //! | handler retries | `KAFKA_CONSUMER_MAX_RETRIES` | 5 |
 //! | first retry backoff | `KAFKA_CONSUMER_RETRY_INITIAL_MS` | 100 |
 //! | longest retry backoff | `KAFKA_CONSUMER_RETRY_MAX_MS` | 10000 |
 //! | valid events without handler | `KAFKA_CONSUMER_UNHANDLED` (`skip`, `dead_letter`) | `skip` |
+//! | events of a type not in the event set | `KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE` (`skip`, `dead_letter`) | `skip` |
 //! | dedup window (event ids, 0 = off) | `KAFKA_CONSUMER_DEDUP_WINDOW` | 0 |
 //! | offset commit interval | `KAFKA_CONSUMER_COMMIT_INTERVAL_MS` | 1000 |
 //! | DLQ delivery timeout per attempt | `KAFKA_CONSUMER_DLQ_TIMEOUT_MS` | 30000 |
@@ -20,6 +21,13 @@
 use std::time::Duration;
 
 use crate::config::{ConfigError, KafkaConfig};
+
+/// Default size guard: the broker's and a topic's default `max.message.bytes` (1,048,588)
+/// minus 16 KiB, so the dead letter of any value the guard lets through (the value, the
+/// original key and headers, and the `dlq.*` headers of at most a few KiB) still fits into
+/// a dead-letter topic with default settings. Larger values are dead-lettered as
+/// `oversized`, without the value.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588 - 16 * 1024;
 
 /// Everything the validating consumer needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,12 +41,17 @@ pub struct ConsumerConfig {
     pub topics: Vec<String>,
     /// Dead letters of topic `t` go to `t` + this suffix.
     pub dead_letter_suffix: String,
-    /// Records with a longer value are dead-lettered as `oversized` without being parsed.
+    /// Records with a longer value are dead-lettered as `oversized` without being parsed
+    /// (default [`DEFAULT_MAX_MESSAGE_BYTES`]). Raise it together with the `max.message.bytes`
+    /// of the topic and of its dead-letter topic.
     pub max_message_bytes: usize,
     /// Retries of transient handler errors, and the backoff between DLQ publish attempts.
     pub retry: RetryPolicy,
     /// What happens to a valid event that no handler takes.
     pub unhandled: UnhandledPolicy,
+    /// What happens to an event whose type is not in the event set (a new type on a
+    /// subscribed topic, from a producer deployed before this consumer).
+    pub unknown_event_type: UnknownEventTypePolicy,
     /// Remember this many recently handled `event_id`s and skip repeats (0 = no dedup).
     pub dedup_window: usize,
     /// How often stored offsets are committed (`auto.commit.interval.ms`).
@@ -94,6 +107,19 @@ pub enum UnhandledPolicy {
     DeadLetter,
 }
 
+/// What to do with an event whose `event_type` is not in the consumer's event set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownEventTypePolicy {
+    /// Count it (`skipped_unknown_event_type`), log the type once, and commit: a topic may
+    /// carry types this consumer does not care about, and a new type must not fill the DLQ
+    /// before every consumer is redeployed.
+    #[default]
+    Skip,
+    /// Dead-letter it with class `unknown_event_type` (for consumers that must know every
+    /// type on their topics).
+    DeadLetter,
+}
+
 /// `auto.offset.reset` for a group that has no committed offset yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OffsetReset {
@@ -112,9 +138,10 @@ impl ConsumerConfig {
             group_id: group_id.into(),
             topics: Vec::new(),
             dead_letter_suffix: ".dlq".to_owned(),
-            max_message_bytes: 1024 * 1024,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             retry: RetryPolicy::default(),
             unhandled: UnhandledPolicy::Skip,
+            unknown_event_type: UnknownEventTypePolicy::Skip,
             dedup_window: 0,
             commit_interval: Duration::from_secs(1),
             dlq_delivery_timeout: Duration::from_secs(30),
@@ -198,6 +225,18 @@ impl ConsumerConfig {
                 _ => {
                     return Err(ConfigError::invalid(
                         "KAFKA_CONSUMER_UNHANDLED",
+                        format!("{v:?} is not one of skip, dead_letter"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE") {
+            cfg.unknown_event_type = match v.to_ascii_lowercase().as_str() {
+                "skip" => UnknownEventTypePolicy::Skip,
+                "dead_letter" | "dlq" => UnknownEventTypePolicy::DeadLetter,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE",
                         format!("{v:?} is not one of skip, dead_letter"),
                     ))
                 }
@@ -305,15 +344,17 @@ mod tests {
             ("KAFKA_CONSUMER_MAX_RETRIES", "2"),
             ("KAFKA_CONSUMER_UNHANDLED", "dead_letter"),
             ("KAFKA_CONSUMER_DEDUP_WINDOW", "1000"),
+            ("KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE", "dead_letter"),
         ])
         .unwrap();
+        assert_eq!(cfg.unknown_event_type, UnknownEventTypePolicy::DeadLetter);
         assert_eq!(cfg.group_id, "matching");
         assert_eq!(cfg.topics, ["patient-events", "therapist-events"]);
         assert_eq!(cfg.retry.max_retries, 2);
         assert_eq!(cfg.unhandled, UnhandledPolicy::DeadLetter);
         assert_eq!(cfg.dedup_window, 1000);
         assert_eq!(cfg.dead_letter_suffix, ".dlq");
-        assert_eq!(cfg.max_message_bytes, 1 << 20);
+        assert_eq!(cfg.max_message_bytes, DEFAULT_MAX_MESSAGE_BYTES);
     }
 
     #[test]
@@ -332,6 +373,12 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.setting, "KAFKA_CONSUMER_UNHANDLED");
+        let e = ConsumerConfig::from_vars([
+            ("KAFKA_GROUP_ID", "g"),
+            ("KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE", "ignore"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.setting, "KAFKA_CONSUMER_UNKNOWN_EVENT_TYPE");
         let e = ConsumerConfig::from_vars([("KAFKA_GROUP_ID", "g"), ("KAFKA_TOPICS", "a.dlq")])
             .unwrap_err();
         assert_eq!(e.setting, "topics");

@@ -55,7 +55,9 @@ pub type HandlerResult = Result<(), HandlerError>;
 
 /// One prepared call: the typed value bound, callable once per attempt.
 pub(crate) type Invocation = Box<dyn Fn() -> BoxFuture<'static, HandlerResult> + Send + Sync>;
-type Preparer = Arc<dyn Fn(RawEnvelope) -> Result<Invocation, DecodeError> + Send + Sync>;
+/// Builds the invocation from the envelope and the version to read it as (its own, or for
+/// version skew the newest known, which is older).
+type Preparer = Arc<dyn Fn(RawEnvelope, u32) -> Result<Invocation, DecodeError> + Send + Sync>;
 
 /// How one attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,8 +89,8 @@ impl<E: EventSet> Handlers<E> {
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let prepare: Preparer = Arc::new(move |raw: RawEnvelope| {
-            let envelope = raw.into_typed::<P>()?;
+        let prepare: Preparer = Arc::new(move |raw: RawEnvelope, _read_as: u32| {
+            let envelope = raw.read_as::<P>()?;
             let handler = Arc::clone(&handler);
             let call: Invocation = Box::new(move || handler(envelope.clone()).boxed());
             Ok(call)
@@ -103,8 +105,13 @@ impl<E: EventSet> Handlers<E> {
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let prepare: Preparer = Arc::new(move |raw: RawEnvelope| {
-            let event = E::from_raw(raw)?;
+        let prepare: Preparer = Arc::new(move |mut raw: RawEnvelope, read_as: u32| {
+            let wire_version = raw.version;
+            raw.version = read_as;
+            let mut event = E::from_raw(raw)?;
+            if wire_version != read_as {
+                event = event.with_wire_version(wire_version);
+            }
             let handler = Arc::clone(&handler);
             let call: Invocation = Box::new(move || handler(event.clone()).boxed());
             Ok(call)
@@ -117,7 +124,8 @@ impl<E: EventSet> Handlers<E> {
         self.by_kind.keys().copied()
     }
 
-    /// Deserialize for the handler that takes `info`'s events; `None` when none does.
+    /// Deserialize for the handler that takes `info`'s events (as `info`'s version, which
+    /// is older than the envelope's for version skew); `None` when none does.
     pub fn prepare(
         &self,
         info: &SchemaInfo,
@@ -127,7 +135,7 @@ impl<E: EventSet> Handlers<E> {
             .by_kind
             .get(&(info.event_type, info.version))
             .or(self.any.as_ref())?;
-        Some(prepare(raw))
+        Some(prepare(raw, info.version))
     }
 }
 

@@ -8,7 +8,9 @@
 use std::fmt;
 
 /// Why a message could not be handled. Every class is permanent: the message is published to
-/// `<topic><suffix>` and its offset committed.
+/// `<topic><suffix>` and its offset committed (except `unknown_event_type` under the default
+/// [`UnknownEventTypePolicy::Skip`](super::UnknownEventTypePolicy::Skip): skipped and
+/// committed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FailureClass {
     /// The record has a key but no value (a compaction tombstone).
@@ -17,6 +19,8 @@ pub enum FailureClass {
     Empty,
     /// The value is longer than `max_message_bytes`. The DLQ record does not copy the value
     /// (it could exceed the DLQ's own size limit); `dlq.original_size` gives its length.
+    /// (Any other class is also written without the value, with `dlq.original_size`, when
+    /// the dead-letter topic refuses the full record permanently.)
     Oversized,
     /// The value is not valid UTF-8.
     NotUtf8,
@@ -24,11 +28,16 @@ pub enum FailureClass {
     NotJson,
     /// JSON, but not an envelope: not an object, a missing field, or a field of the wrong type.
     NotEnvelope,
+    /// An object in the envelope or payload has the same key twice (at any depth);
+    /// `dlq.pointer` names the repeated member. Refused because JSON parsers disagree on
+    /// which value wins.
+    DuplicateKey,
     /// The `event_type`, `version` or `event_id` record header disagrees with the envelope.
     HeaderMismatch,
     /// No schema in the event set has this `event_type`.
     UnknownEventType,
-    /// The `event_type` is known, but not in this `version`.
+    /// The `event_type` is known, but not in this `version`: an older or skipped version, or
+    /// a newer one whose payload is not valid against the newest known version.
     UnknownVersion,
     /// The payload does not validate against its JSON Schema.
     SchemaViolation,
@@ -47,13 +56,14 @@ pub enum FailureClass {
 
 impl FailureClass {
     /// Every class, in a fixed order.
-    pub const ALL: [FailureClass; 15] = [
+    pub const ALL: [FailureClass; 16] = [
         FailureClass::Tombstone,
         FailureClass::Empty,
         FailureClass::Oversized,
         FailureClass::NotUtf8,
         FailureClass::NotJson,
         FailureClass::NotEnvelope,
+        FailureClass::DuplicateKey,
         FailureClass::HeaderMismatch,
         FailureClass::UnknownEventType,
         FailureClass::UnknownVersion,
@@ -74,6 +84,7 @@ impl FailureClass {
             FailureClass::NotUtf8 => "not_utf8",
             FailureClass::NotJson => "not_json",
             FailureClass::NotEnvelope => "not_envelope",
+            FailureClass::DuplicateKey => "duplicate_key",
             FailureClass::HeaderMismatch => "header_mismatch",
             FailureClass::UnknownEventType => "unknown_event_type",
             FailureClass::UnknownVersion => "unknown_version",
@@ -108,6 +119,9 @@ pub(crate) struct Failure {
     pub pointer: String,
     /// What is wrong, built from error kinds and schema facts only.
     pub message: String,
+    /// For `unknown_event_type`: the unknown type (cut to 100 characters), so a skipped
+    /// type can be logged once.
+    pub event_type: Option<String>,
 }
 
 impl Failure {
@@ -120,6 +134,7 @@ impl Failure {
             class,
             pointer: pointer.into(),
             message: message.into(),
+            event_type: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Counters, readable at any time through [`Consumer::metrics`](super::Consumer::metrics).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::failure::FailureClass;
@@ -16,10 +16,24 @@ pub struct ConsumerMetrics {
     pub retries: u64,
     /// Valid events skipped because no handler takes them.
     pub skipped_unhandled: u64,
+    /// Events skipped because their type is not in the event set (policy `skip`; each
+    /// type is logged once).
+    pub skipped_unknown_event_type: u64,
+    /// Events of a version newer than every version of their type known here, read as the
+    /// newest known version because they are valid against its schema, per (event type,
+    /// version read as).
+    pub newer_versions_read: BTreeMap<(String, u32), u64>,
     /// Valid events skipped because their `event_id` was handled recently (dedup window).
     pub duplicates: u64,
-    /// Failed attempts to publish to the dead-letter topic (each one retried).
+    /// Failed attempts to publish to the dead-letter topic (transient ones are retried).
     pub dlq_publish_failures: u64,
+    /// Dead letters written without the value because the dead-letter topic refused the
+    /// full record permanently (e.g. too large); also counted in `dead_lettered`.
+    pub dlq_value_dropped: u64,
+    /// Messages given up, per class, because the dead-letter topic refused even the
+    /// dead letter without the value: their offsets were committed with no dead letter
+    /// written (the class and reason are logged). Alert on this.
+    pub dlq_unwritable: BTreeMap<FailureClass, u64>,
     /// Errors reported by the Kafka client while consuming.
     pub consume_errors: u64,
     /// Next offset to consume per (topic, partition), stored after the message at the offset
@@ -53,11 +67,31 @@ struct Live {
     dead_lettered: BTreeMap<FailureClass, u64>,
     retries: u64,
     skipped_unhandled: u64,
+    skipped_unknown_event_type: u64,
+    newer_versions_read: HashMap<(&'static str, u32), u64>,
+    /// What was logged once already (unknown types; newer versions), bounded.
+    logged_once: HashSet<(String, u32)>,
     duplicates: u64,
     dlq_publish_failures: u64,
+    dlq_value_dropped: u64,
+    dlq_unwritable: BTreeMap<FailureClass, u64>,
     consume_errors: u64,
     stored: HashMap<String, HashMap<i32, i64>>,
     committed: BTreeMap<(String, i32), i64>,
+}
+
+/// At most this many (type, version) pairs are remembered as logged: names come from the
+/// wire, so the set must not grow without bound. Past it, every occurrence is logged at
+/// debug level only.
+const LOGGED_ONCE_LIMIT: usize = 1000;
+
+impl Live {
+    fn first_time(&mut self, event_type: &str, version: u32) -> bool {
+        if self.logged_once.len() >= LOGGED_ONCE_LIMIT {
+            return false;
+        }
+        self.logged_once.insert((event_type.to_owned(), version))
+    }
 }
 
 impl Metrics {
@@ -70,14 +104,40 @@ impl Metrics {
     pub fn processed(&self, event_type: &'static str, version: u32) {
         self.with(|m| *m.processed.entry((event_type, version)).or_default() += 1);
     }
-    pub fn dead_lettered(&self, class: FailureClass) {
-        self.with(|m| *m.dead_lettered.entry(class).or_default() += 1);
+    /// A dead letter was acknowledged; `without_value` when the value was left out.
+    pub fn dead_lettered(&self, class: FailureClass, without_value: bool) {
+        self.with(|m| {
+            *m.dead_lettered.entry(class).or_default() += 1;
+            if without_value && class != FailureClass::Oversized {
+                m.dlq_value_dropped += 1;
+            }
+        });
+    }
+    pub fn dlq_unwritable(&self, class: FailureClass) {
+        self.with(|m| *m.dlq_unwritable.entry(class).or_default() += 1);
     }
     pub fn retry(&self) {
         self.with(|m| m.retries += 1);
     }
     pub fn skipped_unhandled(&self) {
         self.with(|m| m.skipped_unhandled += 1);
+    }
+    /// An unknown event type was skipped; `true` when this type was not logged before.
+    pub fn skipped_unknown_event_type(&self, event_type: &str) -> bool {
+        self.with(|m| {
+            m.skipped_unknown_event_type += 1;
+            m.first_time(event_type, 0)
+        })
+    }
+    /// A newer version was read as `read_as`; `true` when (type, wire version) was not
+    /// logged before.
+    pub fn newer_version_read(&self, event_type: &'static str, read_as: u32, wire: u32) -> bool {
+        self.with(|m| {
+            *m.newer_versions_read
+                .entry((event_type, read_as))
+                .or_default() += 1;
+            m.first_time(event_type, wire)
+        })
     }
     pub fn duplicate(&self) {
         self.with(|m| m.duplicates += 1);
@@ -114,8 +174,16 @@ impl Metrics {
             dead_lettered: m.dead_lettered.clone(),
             retries: m.retries,
             skipped_unhandled: m.skipped_unhandled,
+            skipped_unknown_event_type: m.skipped_unknown_event_type,
+            newer_versions_read: m
+                .newer_versions_read
+                .iter()
+                .map(|((t, v), n)| (((*t).to_owned(), *v), *n))
+                .collect(),
             duplicates: m.duplicates,
             dlq_publish_failures: m.dlq_publish_failures,
+            dlq_value_dropped: m.dlq_value_dropped,
+            dlq_unwritable: m.dlq_unwritable.clone(),
             consume_errors: m.consume_errors,
             stored_offsets: m
                 .stored

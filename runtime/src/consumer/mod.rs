@@ -34,10 +34,18 @@
 //!   dead-letter topic. Stored offsets are committed every `commit_interval`, by librdkafka
 //!   when partitions are revoked in a rebalance, and once more at shutdown. A message in
 //!   flight when its partition is revoked is redelivered to the new owner.
-//! - **Nothing skipped silently.** A failed dead-letter publish is retried with backoff
-//!   until it succeeds or shutdown; meanwhile nothing after it is committed.
+//! - **Nothing skipped silently.** A dead-letter publish that fails transiently (broker
+//!   down, no leader, timeout) is retried with backoff until it succeeds or shutdown;
+//!   meanwhile nothing after it is committed. One the dead-letter topic can never accept
+//!   (too large, invalid, not authorized) is written without the value; if even that is
+//!   refused, the message is given up loudly (error log, `dlq_unwritable` metric) rather
+//!   than stopping its partition forever. See the `dlq` module docs for the reasoning.
 //! - **Never crashes on input.** Every bad message becomes a dead letter with a
-//!   [`FailureClass`]; handler panics are caught. Errors name topic/partition/offset and JSON
+//!   [`FailureClass`]; handler panics are caught. Two kinds of message are not bad, only
+//!   newer than this consumer (a producer deployed first): a newer version of a known type
+//!   that is valid against the newest known version is read as that version (see
+//!   `pipeline`), and an event of an unknown type is skipped and committed (counted, logged
+//!   once per type) unless [`UnknownEventTypePolicy::DeadLetter`] is set. Errors name topic/partition/offset and JSON
 //!   pointers, never payload values.
 //! - **Bounded shutdown.** [`Consumer::shutdown`] returns within its deadline even when the
 //!   broker is gone; librdkafka's blocking close runs on a plain thread that is not waited
@@ -50,27 +58,29 @@ mod dedup;
 mod dispatch;
 mod dlq;
 mod failure;
+mod lanes;
 mod metrics;
 mod pipeline;
+mod process;
 mod retry;
 mod validate;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt as _;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
-use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::watch;
 
-pub use config::{ConsumerConfig, OffsetReset, RetryPolicy, UnhandledPolicy};
+pub use config::{
+    ConsumerConfig, OffsetReset, RetryPolicy, UnhandledPolicy, UnknownEventTypePolicy,
+    DEFAULT_MAX_MESSAGE_BYTES,
+};
 pub use dispatch::{HandlerError, HandlerResult};
 pub use dlq::headers as dlq_headers;
 pub use failure::FailureClass;
@@ -84,10 +94,9 @@ use crate::payload::{EventPayload, EventSet};
 use dedup::DedupWindow;
 use dispatch::Handlers;
 use dlq::DeadLetters;
-use failure::Failure;
+use lanes::Worker;
 use metrics::Metrics;
-use pipeline::{decode_failure, Pipeline};
-use retry::{handle_with_retries, sleep_or_stop, Handled};
+use pipeline::Pipeline;
 
 /// Why a consumer could not start.
 #[derive(Debug, thiserror::Error)]
@@ -268,6 +277,7 @@ impl<E: EventSet> ConsumerBuilder<E> {
             metrics: Arc::clone(&metrics),
             retry: cfg.retry,
             unhandled: cfg.unhandled,
+            unknown_event_type: cfg.unknown_event_type,
             dedup: (cfg.dedup_window > 0)
                 .then(|| std::sync::Mutex::new(DedupWindow::new(cfg.dedup_window))),
         };
@@ -491,335 +501,6 @@ impl<T: Send + 'static> Drop for OffThreadDrop<T> {
             let _ = std::thread::Builder::new()
                 .name("pmp-consumer-drop".into())
                 .spawn(move || drop(v));
-        }
-    }
-}
-
-/// What to do with the offset of a message after processing.
-enum Step {
-    /// Handled, skipped or dead-lettered: store the offset.
-    Done,
-    /// Shutdown interrupted it: leave the offset, the message is seen again.
-    Stopped,
-}
-
-/// At most this many messages are taken from librdkafka per wake-up: the first is awaited,
-/// the rest are what librdkafka has already fetched. Moving them to the lanes in
-/// per-partition batches costs one task wake-up per batch instead of one per message.
-const MAX_BATCH: usize = 128;
-
-/// Batches buffered per partition lane. Small on purpose: after a rebalance, what a lane
-/// still holds for a revoked partition is handled again by the partition's new owner.
-const LANE_CAPACITY: usize = 2;
-
-/// How long receiving waits for a full lane before calling it stuck: its batch is then held
-/// and its partition paused in librdkafka (resumed once the lane takes the batch), so the
-/// other partitions keep flowing. Short waits are ordinary back-pressure; pausing drops
-/// librdkafka's prefetched messages, so it is kept for lanes that are really stuck.
-const STUCK_AFTER: Duration = Duration::from_millis(200);
-
-/// Everything a partition lane needs; shared by all lanes of one consumer.
-struct Worker<E: EventSet> {
-    consumer: OffThreadDrop<Arc<StreamConsumer<Context>>>,
-    dlq: OffThreadDrop<Arc<DeadLetters>>,
-    pipeline: Pipeline,
-    handlers: Handlers<E>,
-    metrics: Arc<Metrics>,
-    retry: RetryPolicy,
-    unhandled: UnhandledPolicy,
-    dedup: Option<std::sync::Mutex<DedupWindow>>,
-}
-
-type Batch = Vec<OwnedMessage>;
-type LaneKey = (String, i32);
-
-/// What [`Dispatch::offer`] did with a batch.
-enum Offered {
-    Queued,
-    /// The lane's task is gone (it only ends on shutdown).
-    LaneGone(Batch),
-}
-
-/// The receiving side's view of the lanes: their senders, and per stuck (paused) lane the
-/// messages it could not take yet.
-struct Dispatch {
-    lanes: HashMap<LaneKey, tokio::sync::mpsc::Sender<Batch>>,
-    held: HashMap<LaneKey, Batch>,
-}
-
-impl Dispatch {
-    /// Queue `batch` on its lane, waiting up to `STUCK_AFTER` for room. A lane still full
-    /// then gets its partition paused and the batch held; later messages for a partition
-    /// with held messages join them, so order holds.
-    async fn offer(
-        &mut self,
-        consumer: &StreamConsumer<Context>,
-        key: &LaneKey,
-        batch: Batch,
-    ) -> Offered {
-        if let Some(held) = self.held.get_mut(key) {
-            held.extend(batch);
-            return Offered::Queued;
-        }
-        let Some(lane) = self.lanes.get(key) else {
-            return Offered::LaneGone(batch);
-        };
-        match tokio::time::timeout(STUCK_AFTER, lane.reserve()).await {
-            Ok(Ok(permit)) => {
-                permit.send(batch);
-                Offered::Queued
-            }
-            Ok(Err(_closed)) => Offered::LaneGone(batch),
-            Err(_stuck) => {
-                set_paused(consumer, key, true);
-                self.held.insert(key.clone(), batch);
-                Offered::Queued
-            }
-        }
-    }
-
-    /// Hand held messages to lanes that have room again, resuming their partitions.
-    fn release(&mut self, consumer: &StreamConsumer<Context>) {
-        let keys: Vec<LaneKey> = self.held.keys().cloned().collect();
-        for key in keys {
-            let (Some(lane), Some(batch)) = (self.lanes.get(&key), self.held.remove(&key)) else {
-                continue;
-            };
-            match lane.try_send(batch) {
-                Ok(()) => set_paused(consumer, &key, false),
-                Err(e) => {
-                    self.held.insert(key, e.into_inner());
-                }
-            }
-        }
-    }
-}
-
-/// Pause or resume fetching one partition. Failing only means the partition is no longer
-/// assigned to this member (a rebalance): nothing to do then.
-fn set_paused(consumer: &StreamConsumer<Context>, (topic, partition): &LaneKey, pause: bool) {
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(topic, *partition);
-    let result = if pause {
-        consumer.pause(&tpl)
-    } else {
-        consumer.resume(&tpl)
-    };
-    if let Err(e) = result {
-        tracing::debug!(topic = topic.as_str(), partition, pause, error = %e, "pause/resume failed");
-    }
-}
-
-impl<E: EventSet> Worker<E> {
-    /// Receives from Kafka and hands the messages to their partitions' lanes: one task per
-    /// partition, each strictly in offset order, all running concurrently, so a slow
-    /// handler or a retry holds back only its own partition (a lane full for
-    /// `STUCK_AFTER` gets its partition paused instead of stalling the others). Returns when `stop` is
-    /// set, after every lane has finished the message it was on (lanes live in a `JoinSet`:
-    /// if this future is dropped, as when shutdown's deadline aborts it, the lanes are
-    /// aborted with it).
-    async fn run(self, mut stop: watch::Receiver<bool>) {
-        let worker = Arc::new(self);
-        let consumer = Arc::clone(worker.consumer.get());
-        let progress = Arc::new(tokio::sync::Notify::new());
-        let mut dispatch = Dispatch {
-            lanes: HashMap::new(),
-            held: HashMap::new(),
-        };
-        let mut tasks = tokio::task::JoinSet::new();
-        let lane_stop = stop.clone();
-        let spawn_lane = |tasks: &mut tokio::task::JoinSet<()>| {
-            let (tx, rx) = tokio::sync::mpsc::channel(LANE_CAPACITY);
-            tasks.spawn(Arc::clone(&worker).lane(rx, Arc::clone(&progress), lane_stop.clone()));
-            tx
-        };
-        loop {
-            let first = tokio::select! {
-                biased;
-                _ = stop.wait_for(|s| *s) => break,
-                _ = progress.notified(), if !dispatch.held.is_empty() => {
-                    dispatch.release(&consumer);
-                    continue;
-                }
-                m = consumer.recv() => m.map(|m| m.detach()),
-            };
-            let mut received = vec![first];
-            // `recv` is cancel-safe: a future that is not ready has taken nothing.
-            while received.len() < MAX_BATCH {
-                match consumer.recv().now_or_never() {
-                    Some(m) => received.push(m.map(|m| m.detach())),
-                    None => break,
-                }
-            }
-            // Group by partition, keeping each partition's order.
-            let mut batches: Vec<(LaneKey, Batch)> = Vec::new();
-            for m in received {
-                let msg = match m {
-                    Ok(m) => m,
-                    Err(e) => {
-                        worker.metrics.consume_error();
-                        tracing::warn!(error = %e, "kafka consume error");
-                        continue;
-                    }
-                };
-                let same =
-                    |(k, _): &&mut (LaneKey, Batch)| k.1 == msg.partition() && k.0 == msg.topic();
-                match batches.iter_mut().find(same) {
-                    Some((_, batch)) => batch.push(msg),
-                    None => batches.push(((msg.topic().to_owned(), msg.partition()), vec![msg])),
-                }
-            }
-            for (key, batch) in batches {
-                if !dispatch.lanes.contains_key(&key) {
-                    dispatch.lanes.insert(key.clone(), spawn_lane(&mut tasks));
-                }
-                if let Offered::LaneGone(batch) = dispatch.offer(&consumer, &key, batch).await {
-                    if *stop.borrow() {
-                        break;
-                    }
-                    // Lanes end only on shutdown, so this is a bug: start a new lane rather
-                    // than stop consuming. The old lane's unfinished messages keep their
-                    // offsets unstored.
-                    tracing::error!(
-                        topic = key.0.as_str(),
-                        partition = key.1,
-                        "partition lane ended unexpectedly; starting a new one"
-                    );
-                    dispatch.lanes.insert(key.clone(), spawn_lane(&mut tasks));
-                    dispatch.offer(&consumer, &key, batch).await;
-                }
-            }
-        }
-        drop(dispatch);
-        while tasks.join_next().await.is_some() {}
-    }
-
-    /// Handles one partition's messages in order until shutdown or until the receiver
-    /// closes. Whatever is still queued at shutdown keeps its offset unstored.
-    async fn lane(
-        self: Arc<Self>,
-        mut rx: tokio::sync::mpsc::Receiver<Batch>,
-        progress: Arc<tokio::sync::Notify>,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        let consumer = Arc::clone(self.consumer.get());
-        while let Some(batch) = rx.recv().await {
-            // Room in this lane again: a batch held for it may go now.
-            progress.notify_one();
-            for msg in batch {
-                if *stop.borrow() {
-                    return;
-                }
-                match self.process(&msg, &mut stop).await {
-                    Step::Done => {
-                        match consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
-                            Ok(()) => {
-                                self.metrics
-                                    .stored(msg.topic(), msg.partition(), msg.offset() + 1)
-                            }
-                            // The partition was revoked meanwhile; its new owner sees the
-                            // message again.
-                            Err(e) => tracing::debug!(
-                                topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
-                                error = %e, "offset not stored"
-                            ),
-                        }
-                    }
-                    Step::Stopped => return,
-                }
-            }
-        }
-    }
-
-    async fn process(&self, msg: &OwnedMessage, stop: &mut watch::Receiver<bool>) -> Step {
-        let decoded = match self.pipeline.decode(msg.payload(), msg.headers()) {
-            Ok(d) => d,
-            Err(f) => return self.dead_letter(msg, f, stop).await,
-        };
-        let event_id = decoded.raw.event_id;
-        let seen = |d: &std::sync::Mutex<DedupWindow>| {
-            d.lock().map(|w| w.contains(&event_id)).unwrap_or(false)
-        };
-        if self.dedup.as_ref().is_some_and(seen) {
-            self.metrics.duplicate();
-            return Step::Done;
-        }
-        let info = decoded.info;
-        let call = match self.handlers.prepare(info, decoded.raw) {
-            None => {
-                return match self.unhandled {
-                    UnhandledPolicy::Skip => {
-                        self.metrics.skipped_unhandled();
-                        Step::Done
-                    }
-                    UnhandledPolicy::DeadLetter => {
-                        let f = Failure::new(
-                            FailureClass::Unhandled,
-                            "",
-                            format!("no handler for {} v{}", info.event_type, info.version),
-                        );
-                        self.dead_letter(msg, f, stop).await
-                    }
-                }
-            }
-            Some(Err(e)) => return self.dead_letter(msg, decode_failure(e), stop).await,
-            Some(Ok(call)) => call,
-        };
-        match handle_with_retries(&call, &self.retry, stop, &self.metrics).await {
-            Handled::Ok => {
-                self.metrics.processed(info.event_type, info.version);
-                if let Some(Ok(mut window)) = self.dedup.as_ref().map(|d| d.lock()) {
-                    window.insert(event_id);
-                }
-                Step::Done
-            }
-            Handled::Failed(f) => self.dead_letter(msg, f, stop).await,
-            Handled::Stopped => Step::Stopped,
-        }
-    }
-
-    /// Publish to the DLQ until acknowledged. The publish itself is not interrupted by
-    /// shutdown (a record that reached the DLQ must get its offset stored, or a restart would
-    /// dead-letter it twice); waits between attempts are.
-    async fn dead_letter(
-        &self,
-        msg: &OwnedMessage,
-        failure: Failure,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Step {
-        tracing::warn!(
-            topic = msg.topic(),
-            partition = msg.partition(),
-            offset = msg.offset(),
-            class = failure.class.as_str(),
-            pointer = %failure.pointer,
-            error = %failure.message,
-            "dead-lettering message"
-        );
-        let dlq = Arc::clone(self.dlq.get());
-        let mut attempt = 0u32;
-        loop {
-            match dlq.publish(msg, &failure).await {
-                Ok(()) => {
-                    self.metrics.dead_lettered(failure.class);
-                    return Step::Done;
-                }
-                Err(e) => {
-                    self.metrics.dlq_publish_failure();
-                    tracing::error!(
-                        topic = msg.topic(),
-                        partition = msg.partition(),
-                        offset = msg.offset(),
-                        dlq_topic = %dlq.topic_for(msg.topic()),
-                        error = %e,
-                        "dead-letter publish failed; offset not committed, retrying"
-                    );
-                    if sleep_or_stop(self.retry.backoff(attempt), stop).await {
-                        return Step::Stopped;
-                    }
-                    attempt = attempt.saturating_add(1);
-                }
-            }
         }
     }
 }

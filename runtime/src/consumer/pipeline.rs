@@ -9,10 +9,19 @@
 //! | size ≤ `max_message_bytes` | `oversized` |
 //! | UTF-8 | `not_utf8` |
 //! | JSON | `not_json` |
+//! | no object with a key twice, at any depth | `duplicate_key` |
 //! | envelope shape (object, fields, types) | `not_envelope` |
 //! | `event_type` / `version` / `event_id` headers, when present, equal the envelope | `header_mismatch` |
-//! | (`event_type`, `version`) in the event set | `unknown_event_type`, `unknown_version` |
+//! | (`event_type`, `version`) in the event set | `unknown_event_type` (skipped by default, see below), `unknown_version` |
 //! | payload valid against its schema | `schema_violation` |
+//!
+//! **Version skew.** A version newer than every version of its type known here (a producer
+//! deployed before this consumer) is validated against the newest known version. If it is
+//! valid there (a FORWARD or FULL compatible change guarantees this), it is read as that
+//! version: its handler gets it typed as that version, and the envelope keeps the real
+//! `version`. Otherwise it is `unknown_version`. An older unknown version is always
+//! `unknown_version`. What happens to `unknown_event_type` is decided by the consumer's
+//! `unknown_event_type` policy (default: skip and commit).
 //!
 //! Typed deserialization (class `deserialize`) happens in dispatch, only for events that
 //! have a handler.
@@ -34,6 +43,8 @@ pub const HEADER_EVENT_ID: &str = "event_id";
 /// A record that passed every check up to and including schema validation.
 pub(crate) struct Decoded {
     pub raw: RawEnvelope,
+    /// The schema it was validated against: its own version's, or for a version newer
+    /// than every known one, the newest known (then `info.version < raw.version`).
     pub info: &'static SchemaInfo,
 }
 
@@ -105,14 +116,32 @@ impl Pipeline {
             },
         };
         check_headers(&raw, headers)?;
-        let index = match self.validators.lookup(&raw.event_type, raw.version) {
-            SchemaLookup::Found(i) => i,
+        // (schema index, whether the payload was already validated against it)
+        let (index, validated) = match self.validators.lookup(&raw.event_type, raw.version) {
+            SchemaLookup::Found(i) => (i, false),
             SchemaLookup::UnknownEventType => {
-                return Err(Failure::new(
+                let event_type = truncate(&raw.event_type);
+                let mut f = Failure::new(
                     FailureClass::UnknownEventType,
                     "/event_type",
-                    format!("no schema for event_type {:?}", truncate(&raw.event_type)),
-                ))
+                    format!("no schema for event_type {event_type:?}"),
+                );
+                f.event_type = Some(event_type);
+                return Err(f);
+            }
+            SchemaLookup::NewerThanKnown(newest) => {
+                if let Err(v) = self.validators.validate(newest, &raw.payload) {
+                    let known = self.validators.info(newest).map_or(0, |i| i.version);
+                    return Err(Failure::new(
+                        FailureClass::UnknownVersion,
+                        "/version",
+                        format!(
+                            "no schema for version {} of event_type {:?}, and the payload is not valid as v{known}, the newest known: {v}",
+                            raw.version, raw.event_type
+                        ),
+                    ));
+                }
+                (newest, true)
             }
             SchemaLookup::UnknownVersion => {
                 return Err(Failure::new(
@@ -125,12 +154,14 @@ impl Pipeline {
                 ))
             }
         };
-        if let Err(v) = self.validators.validate(index, &raw.payload) {
-            return Err(Failure::new(
-                FailureClass::SchemaViolation,
-                format!("/payload{}", v.instance_pointer),
-                v.to_string(),
-            ));
+        if !validated {
+            if let Err(v) = self.validators.validate(index, &raw.payload) {
+                return Err(Failure::new(
+                    FailureClass::SchemaViolation,
+                    format!("/payload{}", v.instance_pointer),
+                    v.to_string(),
+                ));
+            }
         }
         let info = self.validators.info(index).ok_or_else(|| {
             Failure::new(
@@ -151,6 +182,9 @@ fn truncate(s: &str) -> String {
 pub(crate) fn decode_failure(e: DecodeError) -> Failure {
     match e {
         DecodeError::NotJson { .. } => Failure::new(FailureClass::NotJson, "", e.to_string()),
+        DecodeError::DuplicateKey { ref pointer } => {
+            Failure::new(FailureClass::DuplicateKey, pointer.clone(), e.to_string())
+        }
         DecodeError::NotEnvelope { ref pointer, .. } => {
             Failure::new(FailureClass::NotEnvelope, pointer.clone(), e.to_string())
         }

@@ -37,8 +37,13 @@ pub enum SchemaLookup {
     Found(usize),
     /// No schema has this event type.
     UnknownEventType,
-    /// The event type is known, this version is not.
+    /// The event type is known, this version is not, and it is not newer than every known
+    /// version (an older or skipped one).
     UnknownVersion,
+    /// The event type is known and this version is newer than every version known here:
+    /// the index of the newest known version's schema, to read it as that version (version
+    /// skew: a producer deployed before this consumer).
+    NewerThanKnown(usize),
 }
 
 /// A schema that could not be compiled.
@@ -113,12 +118,15 @@ impl SchemaValidators {
     pub fn lookup(&self, event_type: &str, version: u32) -> SchemaLookup {
         match self.by_type.get(event_type) {
             None => SchemaLookup::UnknownEventType,
-            Some(versions) => versions
-                .iter()
-                .find(|(v, _)| *v == version)
-                .map_or(SchemaLookup::UnknownVersion, |(_, i)| {
-                    SchemaLookup::Found(*i)
-                }),
+            Some(versions) => {
+                if let Some((_, i)) = versions.iter().find(|(v, _)| *v == version) {
+                    return SchemaLookup::Found(*i);
+                }
+                match versions.iter().max_by_key(|(v, _)| *v) {
+                    Some((newest, i)) if version > *newest => SchemaLookup::NewerThanKnown(*i),
+                    _ => SchemaLookup::UnknownVersion,
+                }
+            }
         }
     }
 
@@ -250,7 +258,8 @@ mod tests {
     #[test]
     fn violations_name_pointers_not_values() {
         let v = SchemaValidators::compile(&INFOS, true).unwrap();
-        assert_eq!(v.lookup("t.x", 2), SchemaLookup::UnknownVersion);
+        assert_eq!(v.lookup("t.x", 2), SchemaLookup::NewerThanKnown(0));
+        assert_eq!(v.lookup("t.x", 0), SchemaLookup::UnknownVersion);
         assert_eq!(v.lookup("t.y", 1), SchemaLookup::UnknownEventType);
         let SchemaLookup::Found(i) = v.lookup("t.x", 1) else {
             panic!()

@@ -88,7 +88,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::ConfigError;
-use crate::envelope::{redact_serde_message, Envelope};
+use crate::envelope::{redact_serde_message, DecodeError, Envelope, RawEnvelope};
 
 use crate::payload::EventPayload;
 use crate::spool::{RecoveryReport, SpoolError};
@@ -242,12 +242,25 @@ impl RobustProducer {
             version: P::VERSION,
             message: redact_serde_message(&e.to_string()),
         };
-        if self.validate {
-            let json = serde_json::to_value(envelope.payload).map_err(ser_err)?;
-            self.validators.validate::<P>(&json)?;
-        }
         let mut value = Vec::with_capacity(512);
         serde_json::to_writer(&mut value, &envelope).map_err(ser_err)?;
+        if self.validate {
+            // Validate the bytes that go on the wire, read back the way consumers read them:
+            // a key written twice (e.g. a flattened map repeating a declared property) is
+            // refused as `duplicate_key`, like every consumer would.
+            let raw = RawEnvelope::parse(&value).map_err(|e| match e {
+                DecodeError::DuplicateKey { pointer } => PublishError::Invalid {
+                    event_type: P::EVENT_TYPE,
+                    version: P::VERSION,
+                    pointer: pointer
+                        .strip_prefix("/payload")
+                        .map_or(pointer.clone(), str::to_owned),
+                    keyword: "duplicate_key".to_owned(),
+                },
+                other => ser_err(serde::ser::Error::custom(other)),
+            })?;
+            self.validators.validate::<P>(&raw.payload)?;
+        }
         let event_id = envelope.event_id;
         let (handle, tx) = DeliveryHandle::new(event_id);
         self.engine.publish(

@@ -243,3 +243,59 @@ pub fn all_of(expected: &HashSet<Uuid>) -> impl FnMut(&[ReadBack]) -> Result<(),
         }
     }
 }
+
+/// A dead letter as read back: value length and headers.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// Length of the value; `None` for a dead letter without the value.
+    pub value_len: Option<usize>,
+    /// Every header (original and `dlq.*`), values as lossy UTF-8.
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// Read the dead-letter topic `dlq` (partition 0) from the beginning, keeping the records
+/// whose `dlq.group` is `group`, until `done` holds for what was kept; panics after [`WAIT`].
+pub fn dead_letters(
+    bootstrap: &str,
+    dlq: &str,
+    group: &str,
+    mut done: impl FnMut(&[DeadLetter]) -> bool,
+) -> Vec<DeadLetter> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", run_name("dlq-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("dlq reader");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(dlq, 0, Offset::Beginning)
+        .expect("partition list");
+    consumer.assign(&tpl).expect("assign");
+    let mut out = Vec::new();
+    let until = Instant::now() + WAIT;
+    while !done(&out) {
+        assert!(Instant::now() < until, "{dlq}: only {out:#?}");
+        let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let msg = msg.unwrap_or_else(|e| panic!("{dlq}: consume error {e}"));
+        let headers: std::collections::BTreeMap<String, String> = msg
+            .headers()
+            .iter()
+            .flat_map(|h| h.iter())
+            .map(|h| {
+                (
+                    h.key.to_owned(),
+                    String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                )
+            })
+            .collect();
+        if headers.get("dlq.group").map(String::as_str) == Some(group) {
+            out.push(DeadLetter {
+                value_len: msg.payload().map(<[u8]>::len),
+                headers,
+            });
+        }
+    }
+    out
+}
