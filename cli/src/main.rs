@@ -2,12 +2,13 @@
 //!
 //! Exit codes: 0 success, 1 a check found problems, 2 usage or input error.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod check;
 mod compat;
 mod generate;
 mod lint;
+mod new;
 mod topics;
 
 #[derive(Parser)]
@@ -29,6 +30,13 @@ enum Cmd {
     Check(check::Args),
     /// Lint the catalog's conventions (naming, $id, titles, topics, keys, x-pii, open objects).
     Lint(lint::Args),
+    /// Scaffold a standalone service crate: schemas, build.rs, producer, consumer, tests, Dockerfile.
+    New(new::Args),
+    /// Print a shell completion script (e.g. `eventctl completions bash > /etc/bash_completion.d/eventctl`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() {
@@ -39,6 +47,11 @@ fn main() {
             Cmd::Compat(args) => compat::run(args),
             Cmd::Check(args) => check::run(args),
             Cmd::Lint(args) => lint::run(args),
+            Cmd::New(args) => new::run(args),
+            Cmd::Completions { shell } => {
+                clap_complete::generate(shell, &mut Cli::command(), "eventctl", &mut std::io::stdout());
+                0
+            }
         },
         Err(e) => {
             let _ = e.print();
