@@ -49,7 +49,12 @@ fn main() {
             Cmd::Lint(args) => lint::run(args),
             Cmd::New(args) => new::run(args),
             Cmd::Completions { shell } => {
-                clap_complete::generate(shell, &mut Cli::command(), "eventctl", &mut std::io::stdout());
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "eventctl",
+                    &mut std::io::stdout(),
+                );
                 0
             }
         },

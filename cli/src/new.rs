@@ -123,13 +123,14 @@ fn scaffold(args: &Args) -> Result<Vec<String>, String> {
     if std::fs::read_dir(&args.dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(format!("{} exists and is not empty", args.dir.display()));
     }
+    let toolkit = args.toolkit_path.as_deref().map(toolkit_dir).transpose()?;
     std::fs::create_dir_all(&args.dir)
         .map_err(|e| format!("cannot create {}: {e}", args.dir.display()))?;
     let crate_dir = args
         .dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", args.dir.display()))?;
-    let deps = Dependencies::new(args, &crate_dir)?;
+    let deps = Dependencies::new(args, toolkit.as_deref(), &crate_dir);
     let ctx = context! {
         name => args.name,
         lib_name => args.name.replace('-', "_"),
@@ -209,41 +210,25 @@ enum Source {
 }
 
 impl Dependencies {
-    fn new(args: &Args, crate_dir: &Path) -> Result<Dependencies, String> {
-        let Some(toolkit) = &args.toolkit_path else {
-            let url = args.git.clone().unwrap_or_else(|| GIT_PLACEHOLDER.to_owned());
-            return Ok(Dependencies {
+    fn new(args: &Args, toolkit: Option<&Path>, crate_dir: &Path) -> Dependencies {
+        let Some(toolkit) = toolkit else {
+            let url = args
+                .git
+                .clone()
+                .unwrap_or_else(|| GIT_PLACEHOLDER.to_owned());
+            return Dependencies {
                 source: Source::Git(url),
                 crate_in_toolkit: None,
-            });
+            };
         };
-        if toolkit.is_file() {
-            return Err(format!(
-                "--toolkit-path {} is a file, expected a directory",
-                toolkit.display()
-            ));
-        }
-        for member in ["runtime", "codegen"] {
-            let manifest = toolkit.join(member).join("Cargo.toml");
-            if !manifest.is_file() {
-                return Err(format!(
-                    "--toolkit-path {}: {} not found (expected a checkout of the pmp-events toolkit)",
-                    toolkit.display(),
-                    manifest.display()
-                ));
-            }
-        }
-        let toolkit = toolkit
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", toolkit.display()))?;
         let crate_in_toolkit = crate_dir
-            .strip_prefix(&toolkit)
+            .strip_prefix(toolkit)
             .ok()
             .map(|p| slash_path(p.components()));
-        Ok(Dependencies {
-            source: Source::Path(relative(crate_dir, &toolkit)),
+        Dependencies {
+            source: Source::Path(relative(crate_dir, toolkit)),
             crate_in_toolkit,
-        })
+        }
     }
 
     /// The dependency table of the toolkit crate in directory `member`.
@@ -261,6 +246,29 @@ impl Dependencies {
             Source::Git(_) => "git dependencies; pin a `rev` or `tag` for reproducible builds",
         }
     }
+}
+
+/// The canonical toolkit directory, after checking it holds the crates a service depends on.
+fn toolkit_dir(toolkit: &Path) -> Result<PathBuf, String> {
+    if toolkit.is_file() {
+        return Err(format!(
+            "--toolkit-path {} is a file, expected a directory",
+            toolkit.display()
+        ));
+    }
+    for member in ["runtime", "codegen"] {
+        let manifest = toolkit.join(member).join("Cargo.toml");
+        if !manifest.is_file() {
+            return Err(format!(
+                "--toolkit-path {}: {} not found (expected a checkout of the pmp-events toolkit)",
+                toolkit.display(),
+                manifest.display()
+            ));
+        }
+    }
+    toolkit
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", toolkit.display()))
 }
 
 /// `to` relative to `from`, `/`-separated (both absolute and canonical).
@@ -288,10 +296,7 @@ mod tests {
 
     #[test]
     fn relative_paths_between_directories() {
-        assert_eq!(
-            relative(Path::new("/a/b/c"), Path::new("/a")),
-            "../.."
-        );
+        assert_eq!(relative(Path::new("/a/b/c"), Path::new("/a")), "../..");
         assert_eq!(relative(Path::new("/a/b"), Path::new("/a/x/y")), "../x/y");
         assert_eq!(relative(Path::new("/a"), Path::new("/a")), "");
     }

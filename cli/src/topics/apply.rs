@@ -162,4 +162,3 @@ async fn apply(
     }
     Ok(problems)
 }
-
