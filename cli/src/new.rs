@@ -276,7 +276,7 @@ fn relative(from: &Path, to: &Path) -> String {
     let from: Vec<Component<'_>> = from.components().collect();
     let to: Vec<Component<'_>> = to.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let ups = std::iter::repeat("..".to_owned()).take(from.len() - common);
+    let ups = (common..from.len()).map(|_| "..".to_owned());
     let downs = to[common..]
         .iter()
         .map(|c| c.as_os_str().to_string_lossy().into_owned());
