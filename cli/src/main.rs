@@ -8,7 +8,9 @@ mod check;
 mod compat;
 mod generate;
 mod lint;
+mod lint_config;
 mod new;
+mod output;
 mod topics;
 
 #[derive(Parser)]
