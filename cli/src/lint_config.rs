@@ -66,11 +66,9 @@ impl LintConfig {
 
     /// Reads and checks one configuration file.
     pub fn load(path: &Path) -> Result<LintConfig, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let file: File = toml::from_str(&text).map_err(|e| {
-            format!("{}: {}", path.display(), e.message())
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file: File =
+            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
         let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -97,8 +95,18 @@ impl LintConfig {
         };
         let mut config = LintConfig {
             source: Some(path.to_path_buf()),
-            except: file.lint.except.iter().map(rule).collect::<Result<_, _>>()?,
-            ignore: file.lint.ignore.iter().map(resolve).collect::<Result<_, _>>()?,
+            except: file
+                .lint
+                .except
+                .iter()
+                .map(rule)
+                .collect::<Result<_, _>>()?,
+            ignore: file
+                .lint
+                .ignore
+                .iter()
+                .map(resolve)
+                .collect::<Result<_, _>>()?,
             ignore_only: Vec::new(),
         };
         for (r, paths) in &file.lint.ignore_only {
