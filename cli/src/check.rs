@@ -50,7 +50,7 @@ pub struct Args {
 
 /// Runs `eventctl check`; returns the exit code.
 pub fn run(args: Args) -> i32 {
-    let current = match read_catalog("check", &args.schemas) {
+    let current = match read_catalog("check", &args.schemas, args.against.is_some()) {
         Ok(f) => f,
         Err(code) => return code,
     };

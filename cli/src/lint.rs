@@ -50,7 +50,7 @@ pub fn run(args: Args) -> i32 {
             return 2;
         }
     };
-    let files = match read_catalog("lint", &args.schemas) {
+    let files = match read_catalog("lint", &args.schemas, false) {
         Ok(f) => f,
         Err(code) => return code,
     };

@@ -34,8 +34,14 @@ impl Summary {
 
 /// Reads the schema files under `dir` for command `cmd`, or returns the exit code after
 /// printing why not: 2 when `dir` is missing, a file, or unreadable; 1 when it holds no schema
-/// (an empty catalog checks nothing, which CI must not mistake for success).
-pub fn read_catalog(cmd: &str, dir: &Path) -> Result<BTreeMap<PathBuf, String>, i32> {
+/// and `allow_empty` is false (an empty catalog checks nothing, which CI must not mistake for
+/// success; `check --against` allows it, since deleting every released file is what it
+/// reports).
+pub fn read_catalog(
+    cmd: &str,
+    dir: &Path,
+    allow_empty: bool,
+) -> Result<BTreeMap<PathBuf, String>, i32> {
     if dir.is_file() {
         eprintln!(
             "eventctl {cmd}: {} is a file, expected a directory (the schema catalog: events/, commands/, common/, topics.json)",
@@ -58,7 +64,7 @@ pub fn read_catalog(cmd: &str, dir: &Path) -> Result<BTreeMap<PathBuf, String>, 
         .keys()
         .filter(|p| p.as_path() != dir.join("topics.json"))
         .count();
-    if schemas == 0 {
+    if schemas == 0 && !allow_empty {
         eprintln!(
             "eventctl {cmd}: no schema files (*.json) under {}: nothing to check",
             dir.display()
