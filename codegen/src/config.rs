@@ -28,6 +28,7 @@ pub struct Config {
     input: Input,
     out_file_name: String,
     deny_lint_errors: bool,
+    json_schema: bool,
 }
 
 impl Default for Config {
@@ -43,6 +44,7 @@ impl Config {
             input: Input::None,
             out_file_name: "events.rs".to_owned(),
             deny_lint_errors: false,
+            json_schema: false,
         }
     }
 
@@ -71,6 +73,13 @@ impl Config {
     /// names the first finding's file, pointer and position and lists every finding.
     pub fn deny_lint_errors(mut self, deny: bool) -> Self {
         self.deny_lint_errors = deny;
+        self
+    }
+
+    /// Derive `schemars::JsonSchema` on every generated type (off by default). Needs the
+    /// `json-schema` feature of `pmp-event-runtime`, which re-exports `schemars` for it.
+    pub fn json_schema(mut self, derive: bool) -> Self {
+        self.json_schema = derive;
         self
     }
 
@@ -122,10 +131,11 @@ impl Config {
     }
 
     fn render(&self, cat: &Catalog) -> Result<String> {
-        let model = match &self.input {
+        let mut model = match &self.input {
             Input::File(_) => lower_standalone(cat)?,
             _ => lower_dir(cat)?,
         };
+        model.json_schema = self.json_schema;
         crate::emit::emit(&model)
     }
 
