@@ -17,7 +17,15 @@ use rdkafka::config::ClientConfig;
 fn eventctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO"))
         .current_dir(repo_root())
-        .args(["run", "-q", "-p", "pmp-eventctl", "--features", "kafka", "--"])
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "pmp-eventctl",
+            "--features",
+            "kafka",
+            "--",
+        ])
         .args(args)
         .env_remove("KAFKA_REPLICATION_FACTOR")
         .output()
