@@ -29,7 +29,7 @@ impl<'a> ExampleChecker<'a> {
     pub fn new(files: &'a BTreeMap<PathBuf, Value>) -> ExampleChecker<'a> {
         let mut builder = jsonschema::Registry::new();
         for (path, value) in files {
-            match builder.add(&base_uri(path, value), value) {
+            match builder.add(base_uri(path, value), value) {
                 Ok(b) => builder = b,
                 // A file the registry cannot take is reported by its own validation below.
                 Err(_) => return ExampleChecker { registry: None },
