@@ -7,9 +7,10 @@
 //! Exit codes: 0 all compatible, 1 problems found (unknown verdicts count unless
 //! `--allow-unknown`), 2 usage or input error.
 
-use crate::compat::{render_finding, verdict_word, PolicyArg};
+use crate::compat::{print_github_finding, render_finding, verdict_word, PolicyArg};
+use crate::output::{gh_escape, read_catalog, Summary};
 use clap::ValueEnum;
-use pmp_event_codegen::compat::catalog::{check_catalog, read_dir_files, CatalogReport};
+use pmp_event_codegen::compat::catalog::{check_catalog, CatalogReport};
 use pmp_event_codegen::compat::{Policy, Verdict};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,10 +38,10 @@ pub struct Args {
     #[arg(long, value_name = "GIT_REF")]
     pub against: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Text)]
     pub format: Format,
     /// How open objects are read.
-    #[arg(long, value_enum, default_value_t = PolicyArg::Strict)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = PolicyArg::Strict)]
     pub policy: PolicyArg,
     /// Do not fail on unknown verdicts.
     #[arg(long)]
@@ -49,19 +50,9 @@ pub struct Args {
 
 /// Runs `eventctl check`; returns the exit code.
 pub fn run(args: Args) -> i32 {
-    if !args.schemas.is_dir() {
-        eprintln!(
-            "eventctl check: schema directory {} does not exist",
-            args.schemas.display()
-        );
-        return 2;
-    }
-    let current = match read_dir_files(&args.schemas) {
+    let current = match read_catalog("check", &args.schemas, args.against.is_some()) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("eventctl check: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let baseline = match &args.against {
         None => None,
@@ -88,17 +79,49 @@ pub fn run(args: Args) -> i32 {
     };
     match args.format {
         Format::Text => print_text(&report, args.allow_unknown),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
+        Format::Json => print_json(&report, args.allow_unknown, current.len()),
         Format::Github => print_github(&report, args.allow_unknown),
     }
+    exit_code(&report, args.allow_unknown)
+}
+
+fn exit_code(report: &CatalogReport, allow_unknown: bool) -> i32 {
     match report.verdict() {
         Verdict::Compatible => 0,
-        Verdict::Unknown if args.allow_unknown => 0,
+        Verdict::Unknown if allow_unknown => 0,
         _ => 1,
     }
+}
+
+/// The report with a `summary` object: verdict, problems and comparisons by verdict.
+fn print_json(r: &CatalogReport, allow_unknown: bool, files: usize) {
+    let count = |v: Verdict| {
+        r.comparisons
+            .iter()
+            .filter(|c| c.report.verdict == v)
+            .count()
+    };
+    let (incompatible, unknown) = (count(Verdict::Incompatible), count(Verdict::Unknown));
+    let failed = exit_code(r, allow_unknown) != 0;
+    let (errors, warnings) = if allow_unknown {
+        (incompatible + r.problems.len(), unknown)
+    } else {
+        (incompatible + unknown + r.problems.len(), 0)
+    };
+    let mut doc = serde_json::to_value(r).unwrap_or_default();
+    if let Some(o) = doc.as_object_mut() {
+        let mut summary =
+            serde_json::to_value(Summary::new(failed, errors, warnings, files)).unwrap_or_default();
+        if let Some(sm) = summary.as_object_mut() {
+            sm.insert("comparisons".into(), r.comparisons.len().into());
+            sm.insert("compatible".into(), count(Verdict::Compatible).into());
+            sm.insert("incompatible".into(), incompatible.into());
+            sm.insert("unknown".into(), unknown.into());
+            sm.insert("problems".into(), r.problems.len().into());
+        }
+        o.insert("summary".into(), summary);
+    }
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
 }
 
 fn print_text(r: &CatalogReport, allow_unknown: bool) {
@@ -150,19 +173,6 @@ fn print_text(r: &CatalogReport, allow_unknown: bool) {
     );
 }
 
-/// GitHub workflow-command escaping for the message and property parts.
-fn gh_escape(s: &str, property: bool) -> String {
-    let s = s
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A");
-    if property {
-        s.replace(':', "%3A").replace(',', "%2C")
-    } else {
-        s
-    }
-}
-
 fn print_github(r: &CatalogReport, allow_unknown: bool) {
     for p in &r.problems {
         println!(
@@ -175,30 +185,9 @@ fn print_github(r: &CatalogReport, allow_unknown: bool) {
         );
     }
     for c in &r.comparisons {
+        let context = format!("{} ({}): ", c.label, c.level.name());
         for f in &c.report.findings {
-            let kind = if f.verdict == Verdict::Incompatible || !allow_unknown {
-                "error"
-            } else {
-                "warning"
-            };
-            let mut msg = format!(
-                "{} ({}): {} [old {}]",
-                c.label,
-                c.level.name(),
-                f.message,
-                f.old
-            );
-            if let Some(cx) = &f.counterexample {
-                msg.push_str(&format!("\ncounterexample: {}", cx.document));
-            }
-            println!(
-                "::{kind} file={},line={},col={},title={}::{}",
-                gh_escape(&f.new.file.to_string_lossy(), true),
-                f.new.line,
-                f.new.col,
-                gh_escape(f.rule, true),
-                gh_escape(&msg, false)
-            );
+            print_github_finding(f, &context, allow_unknown);
         }
     }
 }

@@ -7,6 +7,8 @@ use clap::ValueEnum;
 use pmp_event_codegen::compat::{compare_files, Finding, Level, Policy, Report, Side, Verdict};
 use std::path::PathBuf;
 
+use crate::output::{gh_escape, Summary};
+
 /// Compatibility level for a single pair.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PairLevel {
@@ -43,8 +45,10 @@ pub enum Format {
     /// Human-readable.
     #[default]
     Text,
-    /// One JSON document.
+    /// One JSON document with a `summary` (verdict, counts).
     Json,
+    /// GitHub Actions workflow commands (`::error file=...`), one per finding, at the new file.
+    Github,
 }
 
 /// Arguments of `eventctl compat`.
@@ -55,13 +59,13 @@ pub struct Args {
     /// The new schema file.
     pub new: PathBuf,
     /// Level to check.
-    #[arg(long, value_enum, default_value_t = PairLevel::Backward)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = PairLevel::Backward)]
     pub level: PairLevel,
     /// How open objects are read.
-    #[arg(long, value_enum, default_value_t = PolicyArg::Strict)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = PolicyArg::Strict)]
     pub policy: PolicyArg,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Text)]
     pub format: Format,
     /// Do not fail when the verdict is unknown.
     #[arg(long)]
@@ -97,14 +101,56 @@ pub fn run(args: Args) -> i32 {
             }
         }
         Format::Json => {
+            let incompatible = report
+                .findings
+                .iter()
+                .filter(|f| f.verdict == Verdict::Incompatible)
+                .count();
+            let unknown = report.findings.len() - incompatible;
+            let (errors, warnings) = if args.allow_unknown {
+                (incompatible, unknown)
+            } else {
+                (incompatible + unknown, 0)
+            };
+            let failed = exit_code(&report, args.allow_unknown) != 0;
             let doc = serde_json::json!({
                 "old": args.old, "new": args.new, "level": level, "policy": Policy::from(args.policy),
                 "verdict": report.verdict, "findings": report.findings,
+                "summary": Summary::new(failed, errors, warnings, 2),
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
+        Format::Github => print_github(&report, args.allow_unknown),
     }
     exit_code(&report, args.allow_unknown)
+}
+
+fn print_github(report: &Report, allow_unknown: bool) {
+    for f in &report.findings {
+        print_github_finding(f, "", allow_unknown);
+    }
+}
+
+/// One finding as a GitHub workflow command at the new file's position; `context` prefixes
+/// the message (e.g. `patient.created v1 → v2 (BACKWARD): `).
+pub fn print_github_finding(f: &Finding, context: &str, allow_unknown: bool) {
+    let kind = if f.verdict == Verdict::Incompatible || !allow_unknown {
+        "error"
+    } else {
+        "warning"
+    };
+    let mut msg = format!("{context}{} [old {}]", f.message, f.old);
+    if let Some(cx) = &f.counterexample {
+        msg.push_str(&format!("\ncounterexample: {}", cx.document));
+    }
+    println!(
+        "::{kind} file={},line={},col={},title={}::{}",
+        gh_escape(&f.new.file.to_string_lossy(), true),
+        f.new.line,
+        f.new.col,
+        gh_escape(f.rule, true),
+        gh_escape(&msg, false)
+    );
 }
 
 /// 0 compatible, 1 incompatible or (unless allowed) unknown.

@@ -31,6 +31,20 @@ pub struct Args {
 
 /// Runs `eventctl generate`; returns the exit code.
 pub fn run(args: Args) -> i32 {
+    if let Some(dir) = args.schemas.as_ref().filter(|d| d.is_file()) {
+        eprintln!(
+            "eventctl generate: --schemas {} is a file, expected a directory (use --schema FILE for one schema)",
+            dir.display()
+        );
+        return 2;
+    }
+    if let Some(file) = args.schema.as_ref().filter(|f| f.is_dir()) {
+        eprintln!(
+            "eventctl generate: --schema {} is a directory, expected a file (use --schemas DIR for a catalog)",
+            file.display()
+        );
+        return 2;
+    }
     let config = match (&args.schemas, &args.schema) {
         (Some(dir), None) => Config::new().schemas_dir(dir),
         (None, Some(file)) => Config::new().schema_file(file),

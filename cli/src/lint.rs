@@ -1,10 +1,15 @@
-//! `eventctl lint`: catalog conventions (see `pmp_event_codegen::lint` for the rules).
+//! `eventctl lint`: catalog conventions (see `pmp_event_codegen::lint` for the rules), with
+//! rule ignores from `eventctl.toml` (see [`crate::lint_config`]).
 //!
-//! Exit codes: 0 no errors (warnings allowed unless `--deny-warnings`), 1 findings, 2 input error.
+//! Exit codes: 0 no errors (warnings allowed unless `--deny-warnings`), 1 findings or an empty
+//! catalog, 2 input error.
 
 use clap::ValueEnum;
-use pmp_event_codegen::lint::{lint_dir, Severity};
+use pmp_event_codegen::lint::{lint_files, Severity};
 use std::path::PathBuf;
+
+use crate::lint_config::LintConfig;
+use crate::output::{gh_escape, read_catalog, Summary};
 
 /// Output format of `lint`.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
@@ -12,7 +17,7 @@ pub enum Format {
     /// Human-readable.
     #[default]
     Text,
-    /// JSON array of findings.
+    /// One JSON document: `findings` and a `summary` (verdict, counts).
     Json,
     /// GitHub Actions workflow commands.
     Github,
@@ -25,31 +30,42 @@ pub struct Args {
     #[arg(long, default_value = "schemas")]
     pub schemas: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Text)]
     pub format: Format,
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Configuration file with rule ignores (default: `eventctl.toml` in the current
+    /// directory, when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Runs `eventctl lint`; returns the exit code.
 pub fn run(args: Args) -> i32 {
-    if !args.schemas.is_dir() {
-        eprintln!(
-            "eventctl lint: schema directory {} does not exist",
-            args.schemas.display()
-        );
-        return 2;
-    }
-    let findings = match lint_dir(&args.schemas) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("eventctl lint: {e}");
+    let config = match LintConfig::discover(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("eventctl lint: {msg}");
             return 2;
         }
     };
+    let files = match read_catalog("lint", &args.schemas, false) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let mut findings = lint_files(&args.schemas, &files);
+    let ignored = findings.len();
+    findings.retain(|f| !config.ignores(f.rule, &f.file));
+    let ignored = ignored - findings.len();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    let failing = errors > 0 || (args.deny_warnings && warnings > 0);
     let word = |s: Severity| {
-        if s == Severity::Error {
+        if s == Severity::Error || args.deny_warnings {
             "error"
         } else {
             "warning"
@@ -69,40 +85,39 @@ pub fn run(args: Args) -> i32 {
                     f.message
                 );
             }
-            let errors = findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error)
-                .count();
-            println!(
-                "{} error(s), {} warning(s)",
-                errors,
-                findings.len() - errors
-            );
+            let ignored = if ignored > 0 {
+                format!(", {ignored} ignored by {}", config.source())
+            } else {
+                String::new()
+            };
+            println!("{errors} error(s), {warnings} warning(s){ignored}");
         }
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&findings).unwrap_or_default()
-        ),
+        Format::Json => {
+            let (e, w) = if args.deny_warnings {
+                (errors + warnings, 0)
+            } else {
+                (errors, warnings)
+            };
+            let doc = serde_json::json!({
+                "findings": findings,
+                "summary": Summary::new(failing, e, w, files.len()),
+                "ignored": ignored,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
         Format::Github => {
             for f in &findings {
-                let file = f
-                    .file
-                    .to_string_lossy()
-                    .replace(',', "%2C")
-                    .replace(':', "%3A");
                 println!(
-                    "::{} file={file},line={},col={},title={}::{}",
+                    "::{} file={},line={},col={},title={}::{}",
                     word(f.severity),
+                    gh_escape(&f.file.to_string_lossy(), true),
                     f.line,
                     f.col,
-                    f.rule,
-                    f.message.replace('\n', "%0A")
+                    gh_escape(f.rule, true),
+                    gh_escape(&f.message, false)
                 );
             }
         }
     }
-    let failing = findings
-        .iter()
-        .any(|f| f.severity == Severity::Error || args.deny_warnings);
     i32::from(failing)
 }

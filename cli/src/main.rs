@@ -2,7 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 a check found problems, 2 usage or input error.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod asyncapi;
 mod check;
@@ -10,6 +10,9 @@ mod compat;
 mod docs;
 mod generate;
 mod lint;
+mod lint_config;
+mod new;
+mod output;
 mod topics;
 
 #[derive(Parser)]
@@ -35,6 +38,13 @@ enum Cmd {
     Asyncapi(asyncapi::Args),
     /// Write the static HTML event catalog (opens from file://).
     Docs(docs::Args),
+    /// Scaffold a standalone service crate: schemas, build.rs, producer, consumer, tests, Dockerfile.
+    New(new::Args),
+    /// Print a shell completion script (e.g. `eventctl completions bash > /etc/bash_completion.d/eventctl`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() {
@@ -47,6 +57,16 @@ fn main() {
             Cmd::Lint(args) => lint::run(args),
             Cmd::Asyncapi(args) => asyncapi::run(args),
             Cmd::Docs(args) => docs::run(args),
+            Cmd::New(args) => new::run(args),
+            Cmd::Completions { shell } => {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "eventctl",
+                    &mut std::io::stdout(),
+                );
+                0
+            }
         },
         Err(e) => {
             let _ = e.print();

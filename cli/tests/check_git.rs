@@ -51,7 +51,8 @@ fn event(version: u64, extra: Value) -> Value {
         "properties": {
             "patient_id": {"type": "integer", "minimum": 1, "description": "Patient."},
             "note": {"type": "string", "maxLength": 50, "description": "The note.", "x-pii": true}
-        }
+        },
+        "examples": [{"patient_id": 1, "note": "a"}, {"patient_id": 2, "note": "b"}]
     });
     if let Value::Object(m) = extra {
         for (k, x) in m {

@@ -27,6 +27,8 @@ enum Input {
 pub struct Config {
     input: Input,
     out_file_name: String,
+    deny_lint_errors: bool,
+    json_schema: bool,
 }
 
 impl Default for Config {
@@ -41,6 +43,8 @@ impl Config {
         Config {
             input: Input::None,
             out_file_name: "events.rs".to_owned(),
+            deny_lint_errors: false,
+            json_schema: false,
         }
     }
 
@@ -63,6 +67,59 @@ impl Config {
         self
     }
 
+    /// Also run the catalog lint (the rules of `eventctl lint`, see [`crate::lint`]) and fail
+    /// on any error-severity finding, e.g. an `x-kafka-topic` missing from `topics.json` or an
+    /// invalid example. Off by default; applies to [`Config::schemas_dir`] input. The error
+    /// names the first finding's file, pointer and position and lists every finding.
+    pub fn deny_lint_errors(mut self, deny: bool) -> Self {
+        self.deny_lint_errors = deny;
+        self
+    }
+
+    /// Derive `schemars::JsonSchema` on every generated type (off by default). Needs the
+    /// `json-schema` feature of `pmp-event-runtime`, which re-exports `schemars` for it.
+    pub fn json_schema(mut self, derive: bool) -> Self {
+        self.json_schema = derive;
+        self
+    }
+
+    fn lint_gate(&self) -> Result<()> {
+        let Input::Dir(dir) = &self.input else {
+            return Ok(());
+        };
+        if !self.deny_lint_errors {
+            return Ok(());
+        }
+        let findings =
+            crate::lint::lint_dir(dir).map_err(|e| Error::schema(dir, "", e.to_string()))?;
+        let errors: Vec<_> = findings
+            .iter()
+            .filter(|f| f.severity == crate::lint::Severity::Error)
+            .collect();
+        let Some(first) = errors.first() else {
+            return Ok(());
+        };
+        let mut message = format!(
+            "lint error[{}]: {} ({} lint error(s); `deny_lint_errors` is on)",
+            first.rule,
+            first.message,
+            errors.len()
+        );
+        for f in &errors[1..] {
+            message.push_str(&format!(
+                "\n  {}:{}:{} (#{}): error[{}] {}",
+                f.file.display(),
+                f.line,
+                f.col,
+                f.pointer,
+                f.rule,
+                f.message
+            ));
+        }
+        Err(Error::schema(&first.file, &first.pointer, message)
+            .with_position(Some((first.line, first.col))))
+    }
+
     fn load(&self) -> Result<Catalog> {
         match &self.input {
             Input::None => Err(Error::config(
@@ -74,10 +131,11 @@ impl Config {
     }
 
     fn render(&self, cat: &Catalog) -> Result<String> {
-        let model = match &self.input {
+        let mut model = match &self.input {
             Input::File(_) => lower_standalone(cat)?,
             _ => lower_dir(cat)?,
         };
+        model.json_schema = self.json_schema;
         crate::emit::emit(&model)
     }
 
@@ -113,6 +171,7 @@ impl Config {
     /// # Ok(()) }
     /// ```
     pub fn generate_to_string(&self) -> Result<String> {
+        self.lint_gate()?;
         let cat = self.load()?;
         self.render(&cat)
     }
@@ -133,6 +192,7 @@ impl Config {
             Input::Dir(p) | Input::File(p) => println!("cargo:rerun-if-changed={}", p.display()),
             Input::None => {}
         }
+        self.lint_gate()?;
         let cat = self.load()?;
         for path in cat.read_paths() {
             println!("cargo:rerun-if-changed={}", path.display());

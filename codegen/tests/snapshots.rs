@@ -14,6 +14,7 @@ fn generate(name: &str) -> String {
         .join(format!("{name}.json"));
     Config::new()
         .schema_file(&path)
+        .json_schema(true)
         .generate_to_string()
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }

@@ -93,6 +93,7 @@ pub use payload::{EventKind, EventPayload, EventSet, SchemaInfo};
 #[doc(hidden)]
 pub mod __private {
     pub use chrono;
+    #[cfg(feature = "json-schema")]
     pub use schemars;
     pub use serde;
     pub use serde_json;

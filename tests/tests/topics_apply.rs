@@ -2,7 +2,8 @@
 //! dead-letter topics with the catalog's partitions and configs, is idempotent, and reports an
 //! existing topic whose partition count differs from the catalog.
 //!
-//! Runs the `eventctl` binary through `cargo run` (it lives in another package).
+//! Runs the `eventctl` binary through `cargo run --features kafka` (it lives in another package;
+//! `topics apply` is behind that feature).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -16,7 +17,15 @@ use rdkafka::config::ClientConfig;
 fn eventctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO"))
         .current_dir(repo_root())
-        .args(["run", "-q", "-p", "pmp-eventctl", "--"])
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "pmp-eventctl",
+            "--features",
+            "kafka",
+            "--",
+        ])
         .args(args)
         .env_remove("KAFKA_REPLICATION_FACTOR")
         .output()

@@ -20,25 +20,40 @@ pub struct Needs {
     pub redacted: bool,
 }
 
-fn serde_crate_attrs() -> TokenStream {
+fn serde_crate_attrs(json_schema: bool) -> TokenStream {
+    let schemars = if json_schema {
+        quote! { #[schemars(crate = "::pmp_event_runtime::__private::schemars")] }
+    } else {
+        quote! {}
+    };
     quote! {
         #[serde(crate = "::pmp_event_runtime::__private::serde")]
-        #[schemars(crate = "::pmp_event_runtime::__private::schemars")]
+        #schemars
     }
 }
 
-fn derives(debug: bool, extra: TokenStream) -> TokenStream {
+/// `, JsonSchema` in a derive list when the configuration asks for it.
+fn json_schema_derive(json_schema: bool) -> TokenStream {
+    let rt = rt();
+    if json_schema {
+        quote! { , #rt::__private::schemars::JsonSchema }
+    } else {
+        quote! {}
+    }
+}
+
+fn derives(debug: bool, extra: TokenStream, json_schema: bool) -> TokenStream {
     let rt = rt();
     let debug = if debug {
         quote! { Debug, }
     } else {
         quote! {}
     };
+    let json_schema = json_schema_derive(json_schema);
     quote! {
         #[derive(#debug Clone, PartialEq, #extra
             #rt::__private::serde::Serialize,
-            #rt::__private::serde::Deserialize,
-            #rt::__private::schemars::JsonSchema)]
+            #rt::__private::serde::Deserialize #json_schema)]
     }
 }
 
@@ -63,9 +78,13 @@ pub fn emit_type(def: &TypeDef, model: &Model, needs: &mut Needs) -> TokenStream
             model,
             needs,
         ),
-        TypeKind::StringEnum(variants) => emit_string_enum(def, variants, needs),
-        TypeKind::Tagged { tag, variants } => emit_data_enum(def, Some(tag), variants, needs),
-        TypeKind::Untagged(variants) => emit_data_enum(def, None, variants, needs),
+        TypeKind::StringEnum(variants) => emit_string_enum(def, variants, model.json_schema, needs),
+        TypeKind::Tagged { tag, variants } => {
+            emit_data_enum(def, Some(tag), variants, model.json_schema, needs)
+        }
+        TypeKind::Untagged(variants) => {
+            emit_data_enum(def, None, variants, model.json_schema, needs)
+        }
     }
 }
 
@@ -91,7 +110,7 @@ fn emit_struct(
     fields: &[Field],
     deny_unknown: bool,
     additional: Option<&Ty>,
-    _model: &Model,
+    model: &Model,
     needs: &mut Needs,
 ) -> TokenStream {
     let docs = attrs(&schema_paragraphs(&def.docs));
@@ -145,8 +164,8 @@ fn emit_struct(
     } else {
         quote! {}
     };
-    let derive = derives(!has_pii, quote! {});
-    let crate_attrs = serde_crate_attrs();
+    let derive = derives(!has_pii, quote! {}, model.json_schema);
+    let crate_attrs = serde_crate_attrs(model.json_schema);
     let debug_impl = if has_pii {
         needs.redacted = true;
         let name_str = def.name.as_str();
@@ -192,13 +211,19 @@ fn emit_struct(
     }
 }
 
-fn emit_string_enum(def: &TypeDef, variants: &[EnumVariant], needs: &mut Needs) -> TokenStream {
+fn emit_string_enum(
+    def: &TypeDef,
+    variants: &[EnumVariant],
+    json_schema: bool,
+    needs: &mut Needs,
+) -> TokenStream {
     needs.enum_error = true;
     let docs = attrs(&schema_paragraphs(&def.docs));
     let name = ident(&def.name);
     let name_str = def.name.as_str();
     let rt = rt();
-    let crate_attrs = serde_crate_attrs();
+    let crate_attrs = serde_crate_attrs(json_schema);
+    let json_schema = json_schema_derive(json_schema);
     let idents: Vec<_> = variants.iter().map(|v| ident(&v.rust)).collect();
     let wires: Vec<&str> = variants.iter().map(|v| v.wire.as_str()).collect();
     let decls = variants.iter().zip(&idents).map(|(v, id)| {
@@ -217,8 +242,7 @@ fn emit_string_enum(def: &TypeDef, variants: &[EnumVariant], needs: &mut Needs) 
         #docs
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
             #rt::__private::serde::Serialize,
-            #rt::__private::serde::Deserialize,
-            #rt::__private::schemars::JsonSchema)]
+            #rt::__private::serde::Deserialize #json_schema)]
         #crate_attrs
         pub enum #name { #(#decls)* }
 
@@ -255,11 +279,12 @@ fn emit_data_enum(
     def: &TypeDef,
     tag: Option<&String>,
     variants: &[DataVariant],
+    json_schema: bool,
     needs: &mut Needs,
 ) -> TokenStream {
     let docs = attrs(&schema_paragraphs(&def.docs));
     let name = ident(&def.name);
-    let crate_attrs = serde_crate_attrs();
+    let crate_attrs = serde_crate_attrs(json_schema);
     let repr = match tag {
         Some(tag) => quote! { #[serde(tag = #tag)] },
         None => quote! { #[serde(untagged)] },
@@ -289,7 +314,7 @@ fn emit_data_enum(
             None => quote! { #vdocs #rename #id, },
         }
     });
-    let derive = derives(!def.pii, quote! {});
+    let derive = derives(!def.pii, quote! {}, json_schema);
     let debug_impl = if def.pii {
         needs.redacted = true;
         let label = format!("{}(<redacted>)", def.name);

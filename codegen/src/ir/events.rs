@@ -107,6 +107,7 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
         events,
         envelope_json,
         standalone: None,
+        json_schema: false,
     })
 }
 
@@ -141,6 +142,7 @@ pub fn lower_standalone(cat: &Catalog) -> Result<Model> {
         events: Vec::new(),
         envelope_json: None,
         standalone: Some((name, json)),
+        json_schema: false,
     })
 }
 

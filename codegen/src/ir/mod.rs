@@ -228,4 +228,6 @@ pub struct Model {
     pub envelope_json: Option<String>,
     /// Standalone mode: (root type name, bundled schema JSON).
     pub standalone: Option<(String, String)>,
+    /// Derive `schemars::JsonSchema` on every type ([`crate::Config::json_schema`]).
+    pub json_schema: bool,
 }

@@ -17,10 +17,14 @@
 //! | `key-missing` | error | `x-kafka-key` absent, not a property, or not required |
 //! | `compatibility-level-invalid` | error | `x-compatibility` not a known level |
 //! | `open-content-model` | warning | object without `additionalProperties: false` (and not a map), with its cost at the declared level |
-//! | `pii-unmarked` | error | a property whose name looks like personal data ([`PII_TOKENS`]; `*_id` excluded) has no `x-pii` (`"x-pii": false` records a deliberate decision) |
+//! | `pii-unmarked` | error | a property whose name looks like personal data ([`PII_TOKENS`]; `*_id` excluded) has no `x-pii` (`"x-pii": false` records a deliberate decision); properties inside an object marked `"x-pii": true` inherit it |
+//! | `examples-invalid` | error | an `examples` entry is not valid under its schema (formats asserted) |
+//! | `examples-too-few` | error | an event or command schema has fewer than [`examples::MIN_EXAMPLES`] examples |
 //!
 //! Messages name files, pointers and property names only; examples and defaults are not shown.
 //! The service map (`services.json`) has its own rules ([`services`]).
+
+pub mod examples;
 
 use crate::compat::catalog::DEFAULT_LEVEL;
 use crate::compat::source_map::{escape, SourceMap};
@@ -91,6 +95,26 @@ pub const PII_TOKENS: &[&str] = &[
     "signature",
 ];
 
+/// Every rule id, for configuration files that name rules.
+pub const RULES: &[&str] = &[
+    "invalid-json",
+    "file-naming",
+    "event-type-mismatch",
+    "event-version-mismatch",
+    "id-missing",
+    "id-duplicate",
+    "id-path-mismatch",
+    "title-missing",
+    "description-missing",
+    "topic-missing",
+    "key-missing",
+    "compatibility-level-invalid",
+    "open-content-model",
+    "pii-unmarked",
+    "examples-invalid",
+    "examples-too-few",
+];
+
 /// Lints every `*.json` under `dir`.
 pub fn lint_dir(dir: &Path) -> Result<Vec<LintFinding>, CompatError> {
     let files = crate::compat::catalog::read_dir_files(dir)?;
@@ -132,6 +156,12 @@ pub fn lint_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<LintFind
                 .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
                 .collect()
         });
+    let parsed: BTreeMap<PathBuf, Value> = files
+        .iter()
+        .filter(|(path, _)| path.as_path() != dir.join("topics.json"))
+        .filter_map(|(path, text)| Some((path.clone(), serde_json::from_str(text).ok()?)))
+        .collect();
+    let example_checker = examples::ExampleChecker::new(&parsed);
     let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
     for (path, text) in files {
         let rel = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
@@ -323,7 +353,10 @@ pub fn lint_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<LintFind
                 }
             }
         }
-        walk(&value, "", level, &mut cx);
+        for (rule, pointer, message) in example_checker.check(path, &value, is_event) {
+            cx.push(rule, Severity::Error, &pointer, message);
+        }
+        walk(&value, "", level, false, &mut cx);
     }
     services::lint_services(dir, files, &mut out);
     out.sort_by(|a, b| (&a.file, a.line, a.col, a.rule).cmp(&(&b.file, b.line, b.col, b.rule)));
@@ -351,8 +384,11 @@ fn is_pii_name(name: &str) -> bool {
         || PII_TOKENS.iter().any(|t| t.len() > 4 && lower.contains(t))
 }
 
-fn walk(v: &Value, ptr: &str, level: Level, cx: &mut Ctx<'_>) {
+/// Walks a schema; `pii` is true below an object marked `"x-pii": true` (its properties
+/// inherit the mark).
+fn walk(v: &Value, ptr: &str, level: Level, pii: bool, cx: &mut Ctx<'_>) {
     let Value::Object(o) = v else { return };
+    let pii = pii || o.get("x-pii") == Some(&Value::Bool(true));
     let objecty = o.get("type").is_some_and(|t| {
         t == "object"
             || t.as_array()
@@ -389,10 +425,10 @@ fn walk(v: &Value, ptr: &str, level: Level, cx: &mut Ctx<'_>) {
                     format!("property \"{name}\" has no description"),
                 );
             }
-            if is_pii_name(name) && s.get("x-pii").is_none() {
+            if !pii && is_pii_name(name) && s.get("x-pii").is_none() {
                 cx.push("pii-unmarked", Severity::Error, &p, format!("property \"{name}\" looks like personal data but has no x-pii (set \"x-pii\": true, or false to record that it is not)"));
             }
-            walk(s, &p, level, cx);
+            walk(s, &p, level, pii, cx);
         }
     }
     for kw in [
@@ -412,15 +448,15 @@ fn walk(v: &Value, ptr: &str, level: Level, cx: &mut Ctx<'_>) {
                 Value::Array(a) => a
                     .iter()
                     .enumerate()
-                    .for_each(|(i, x)| walk(x, &format!("{ptr}/{kw}/{i}"), level, cx)),
-                _ => walk(s, &format!("{ptr}/{kw}"), level, cx),
+                    .for_each(|(i, x)| walk(x, &format!("{ptr}/{kw}/{i}"), level, pii, cx)),
+                _ => walk(s, &format!("{ptr}/{kw}"), level, pii, cx),
             }
         }
     }
     for kw in ["allOf", "anyOf", "oneOf", "prefixItems"] {
         if let Some(Value::Array(a)) = o.get(kw) {
             for (i, x) in a.iter().enumerate() {
-                walk(x, &format!("{ptr}/{kw}/{i}"), level, cx);
+                walk(x, &format!("{ptr}/{kw}/{i}"), level, pii, cx);
             }
         }
     }
@@ -432,7 +468,7 @@ fn walk(v: &Value, ptr: &str, level: Level, cx: &mut Ctx<'_>) {
     ] {
         if let Some(Value::Object(m)) = o.get(kw) {
             for (k, x) in m {
-                walk(x, &format!("{ptr}/{kw}/{}", escape(k)), level, cx);
+                walk(x, &format!("{ptr}/{kw}/{}", escape(k)), level, pii, cx);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The service template's typed events, generated at build time from `schemas/` by
+//! The typed events of service-template, generated at build time from `schemas/` by
 //! `pmp-event-codegen` (see `build.rs`).
 //!
 //! For `schemas/events/appointment.requested/v1.json` this gives [`AppointmentRequestedV1`]

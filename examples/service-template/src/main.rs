@@ -11,18 +11,20 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use pmp_event_runtime::consumer::{ConsumerBuilder, ConsumerConfig};
 use pmp_event_runtime::producer::{Delivery, ProducerConfig, RobustProducer};
-use pmp_service_template::{AnyEvent, AppointmentRequestedV1, AppointmentRequestedV1Mode};
 use tracing::{error, info, warn};
+
+use service_template::{AnyEvent, AppointmentRequestedV1, AppointmentRequestedV1Mode};
 
 /// How long shutdown may take: the producer spools what it cannot deliver by then, the
 /// consumer commits what it handled.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
+/// The service's name when `SERVICE_NAME` is not set (the producer's `producer` field).
+const DEFAULT_SERVICE_NAME: &str = "service-template";
+
+/// service-template: publish and consume appointment.requested.
 #[derive(Parser)]
-#[command(
-    version,
-    about = "Service template: publish and consume appointment.requested"
-)]
+#[command(version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +50,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let service = std::env::var("SERVICE_NAME").unwrap_or_else(|_| "service-template".into());
+    let service = std::env::var("SERVICE_NAME").unwrap_or_else(|_| DEFAULT_SERVICE_NAME.into());
     let result = match Cli::parse().command {
         Command::Produce { interval_ms, count } => {
             produce(service, Duration::from_millis(interval_ms), count).await
@@ -58,7 +60,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            error!(error = %e, "service-template failed");
+            error!(error = %e, "stopped with an error");
             ExitCode::FAILURE
         }
     }

@@ -9,13 +9,14 @@ use pmp_event_runtime::consumer::{
 };
 use pmp_event_runtime::producer::{ProducerConfig, RobustProducer};
 use pmp_event_runtime::{Envelope, EventPayload, KafkaConfig};
-use pmp_service_template::{AnyEvent, AppointmentRequestedV1, AppointmentRequestedV1Mode};
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
+
+use service_template::{AnyEvent, AppointmentRequestedV1, AppointmentRequestedV1Mode};
 
 /// Guards against a stuck test; the events normally arrive within a few seconds.
 const LIMIT: Duration = Duration::from_secs(60);

@@ -1,12 +1,12 @@
-//! `schemas/topics.json` covers every event's topic, and `create-topics.sh` (run by
-//! docker-compose's `kafka-setup`) is the current rendering of it. After editing topics.json:
-//! `eventctl topics --topics examples/service-template/schemas/topics.json --format sh >
-//! examples/service-template/create-topics.sh` (from the workspace root).
+//! `schemas/topics.json` covers every event's topic, and `create-topics.sh` (run by a
+//! `kafka-setup` container) is the current rendering of it. After editing topics.json, from
+//! this crate's directory: `eventctl topics render > create-topics.sh`.
 
 use std::path::Path;
 
 use pmp_event_codegen::topics::{render_create_topics_sh, TopicCatalog};
-use pmp_service_template::SCHEMAS;
+
+use service_template::SCHEMAS;
 
 fn catalog() -> TopicCatalog {
     TopicCatalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/topics.json")).unwrap()
@@ -34,8 +34,7 @@ fn every_event_topic_is_in_the_catalog() {
 
 #[test]
 fn create_topics_script_is_up_to_date() {
-    let expected =
-        render_create_topics_sh(&catalog(), "examples/service-template/schemas/topics.json");
+    let expected = render_create_topics_sh(&catalog(), "schemas/topics.json");
     let actual =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("create-topics.sh"))
             .unwrap();

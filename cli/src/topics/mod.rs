@@ -1,23 +1,29 @@
 //! `eventctl topics`: render, check and apply the topic setup of `schemas/topics.json`.
 //!
-//! - `eventctl topics [--format sh]` prints `docker/kafka/create-topics.sh`.
-//! - `eventctl topics --check [--script docker/kafka/create-topics.sh]` exits 1 when the committed
+//! - `eventctl topics render [--format sh]` prints `docker/kafka/create-topics.sh`.
+//! - `eventctl topics check [--script docker/kafka/create-topics.sh]` exits 1 when the committed
 //!   script differs from the rendering (CI runs it so the script never goes stale).
 //! - `eventctl topics apply --bootstrap-servers HOST:PORT` creates the same topics, partitions and
 //!   configs through the rdkafka admin client, for hosts without Kafka's shell tools. Existing
 //!   topics are left alone (idempotent), but one whose partition count differs is reported and
-//!   makes the command exit 1.
+//!   makes the command exit 1. It needs librdkafka, so it is compiled only with the `kafka`
+//!   feature (`cargo install --path cli --features kafka`); without it, it exits 2 naming the
+//!   feature.
+//!
+//! The flags of earlier releases still work: `eventctl topics [--format sh]` renders and
+//! `eventctl topics --check [--script ...]` checks.
 //!
 //! Exit codes: 0 success, 1 the check found a difference or Kafka refused, 2 usage or input error.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use pmp_event_codegen::topics::{render_create_topics_sh, ResolvedTopic, TopicCatalog};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::error::RDKafkaErrorCode;
+use pmp_event_codegen::topics::{render_create_topics_sh, TopicCatalog};
+
+#[cfg(feature = "kafka")]
+mod apply;
+
+/// The script `check` compares by default.
+const DEFAULT_SCRIPT: &str = "docker/kafka/create-topics.sh";
 
 /// Arguments of `eventctl topics`.
 #[derive(clap::Args, Debug)]
@@ -25,16 +31,16 @@ pub struct Args {
     /// The topic catalog.
     #[arg(long, default_value = "schemas/topics.json", global = true)]
     pub topics: PathBuf,
-    /// Output format of the rendered topic setup.
-    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    /// Earlier form of `topics render --format`.
+    #[arg(long, value_enum, default_value_t = Format::Sh, hide = true)]
     pub format: Format,
-    /// Compare the committed script with the rendering instead of printing it.
-    #[arg(long)]
+    /// Earlier form of `topics check`.
+    #[arg(long, hide = true)]
     pub check: bool,
-    /// The committed script that `--check` compares.
-    #[arg(long, default_value = "docker/kafka/create-topics.sh")]
+    /// Earlier form of `topics check --script`.
+    #[arg(long, default_value = DEFAULT_SCRIPT, hide = true)]
     pub script: PathBuf,
-    /// Create the topics on a broker instead of rendering the script.
+    /// What to do (default: render).
     #[command(subcommand)]
     pub action: Option<Action>,
 }
@@ -49,8 +55,29 @@ pub enum Format {
 /// Subcommands of `eventctl topics`.
 #[derive(clap::Subcommand, Debug)]
 pub enum Action {
-    /// Create every topic and dead-letter topic through the Kafka admin API (idempotent).
+    /// Print the topic setup script.
+    Render(RenderArgs),
+    /// Exit 1 when the committed script differs from the rendering.
+    Check(CheckArgs),
+    /// Create every topic and dead-letter topic through the Kafka admin API (idempotent;
+    /// needs the `kafka` feature).
     Apply(ApplyArgs),
+}
+
+/// Arguments of `eventctl topics render`.
+#[derive(clap::Args, Debug)]
+pub struct RenderArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+}
+
+/// Arguments of `eventctl topics check`.
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The committed script to compare.
+    #[arg(long, default_value = DEFAULT_SCRIPT)]
+    pub script: PathBuf,
 }
 
 /// Arguments of `eventctl topics apply`.
@@ -72,6 +99,13 @@ pub struct ApplyArgs {
 
 /// Run `eventctl topics`; returns the exit code.
 pub fn run(args: Args) -> i32 {
+    if args.topics.is_dir() {
+        eprintln!(
+            "eventctl topics: {} is a directory, expected a file (the topic catalog, e.g. schemas/topics.json)",
+            args.topics.display()
+        );
+        return 2;
+    }
     let catalog = match TopicCatalog::load(&args.topics) {
         Ok(c) => c,
         Err(e) => {
@@ -81,9 +115,9 @@ pub fn run(args: Args) -> i32 {
     };
     match args.action {
         Some(Action::Apply(apply)) => run_apply(&catalog, apply),
+        Some(Action::Check(check)) => run_check(&catalog, &args.topics, &check.script),
         None if args.check => run_check(&catalog, &args.topics, &args.script),
-        None => {
-            let Format::Sh = args.format;
+        Some(Action::Render(RenderArgs { format: Format::Sh })) | None => {
             print!(
                 "{}",
                 render_create_topics_sh(&catalog, &source_name(&args.topics))
@@ -91,6 +125,21 @@ pub fn run(args: Args) -> i32 {
             0
         }
     }
+}
+
+#[cfg(feature = "kafka")]
+fn run_apply(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
+    apply::run(catalog, args)
+}
+
+#[cfg(not(feature = "kafka"))]
+fn run_apply(_catalog: &TopicCatalog, _args: ApplyArgs) -> i32 {
+    eprintln!(
+        "eventctl topics apply: this eventctl was built without the `kafka` feature (it needs \
+         librdkafka); rebuild with `cargo install --path cli --features kafka`, or create the \
+         topics with `eventctl topics render | bash`"
+    );
+    2
 }
 
 /// The catalog's name in the script header: the path as given, `/`-separated, without `./`.
@@ -110,7 +159,7 @@ fn run_check(catalog: &TopicCatalog, topics: &Path, script: &Path) -> i32 {
             let line = first_difference(&actual, &expected);
             eprintln!(
                 "{}: differs from what {} gives (first difference at line {line}); regenerate with \
-                 `eventctl topics --format sh > {}`",
+                 `eventctl topics render > {}`",
                 script.display(),
                 topics.display(),
                 script.display()
@@ -119,7 +168,7 @@ fn run_check(catalog: &TopicCatalog, topics: &Path, script: &Path) -> i32 {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             eprintln!(
-                "{}: missing; generate it with `eventctl topics --format sh > {}`",
+                "{}: missing; generate it with `eventctl topics render > {}`",
                 script.display(),
                 script.display()
             );
@@ -143,158 +192,6 @@ fn first_difference(a: &str, b: &str) -> usize {
             _ => return n,
         }
     }
-}
-
-fn run_apply(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
-    let bootstrap = match args
-        .bootstrap_servers
-        .clone()
-        .or_else(|| std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok())
-        .filter(|s| !s.trim().is_empty())
-    {
-        Some(b) => b,
-        None => {
-            eprintln!("eventctl topics apply: no broker: pass --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS");
-            return 2;
-        }
-    };
-    let rf = match replication_factor(&args, catalog) {
-        Ok(rf) => rf,
-        Err(msg) => {
-            eprintln!("eventctl topics apply: {msg}");
-            return 2;
-        }
-    };
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", &bootstrap);
-    for prop in &args.properties {
-        match prop.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                config.set(k.trim(), v);
-            }
-            _ => {
-                eprintln!("eventctl topics apply: -X takes KEY=VALUE (got a value without `=`)");
-                return 2;
-            }
-        }
-    }
-    let admin: AdminClient<DefaultClientContext> = match config.create() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("eventctl topics apply: bad client configuration: {e}");
-            return 2;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("eventctl topics apply: cannot start the async runtime: {e}");
-            return 2;
-        }
-    };
-    let timeout = Duration::from_secs(args.timeout_secs.max(1));
-    let topics = catalog.resolved_topics();
-    match runtime.block_on(apply(&admin, &topics, rf, timeout)) {
-        Ok(0) => 0,
-        Ok(_) => 1,
-        Err(msg) => {
-            eprintln!("eventctl topics apply: {msg}");
-            1
-        }
-    }
-}
-
-fn replication_factor(args: &ApplyArgs, catalog: &TopicCatalog) -> Result<i32, String> {
-    if let Some(rf) = args.replication_factor {
-        return if rf >= 1 {
-            Ok(rf)
-        } else {
-            Err("--replication-factor must be at least 1".to_owned())
-        };
-    }
-    match std::env::var("KAFKA_REPLICATION_FACTOR") {
-        Ok(s) if !s.trim().is_empty() => match s.trim().parse::<i32>() {
-            Ok(rf) if rf >= 1 => Ok(rf),
-            _ => Err("KAFKA_REPLICATION_FACTOR must be a positive integer".to_owned()),
-        },
-        _ => Ok(i32::from(catalog.replication_factor)),
-    }
-}
-
-/// Create the topics; returns how many problems were reported, or an error when the broker
-/// cannot be reached at all.
-async fn apply(
-    admin: &AdminClient<DefaultClientContext>,
-    topics: &[ResolvedTopic],
-    rf: i32,
-    timeout: Duration,
-) -> Result<usize, String> {
-    // Fail fast with a clear message when no broker answers.
-    admin
-        .inner()
-        .fetch_metadata(None, timeout)
-        .map_err(|e| format!("broker not reachable within {}s: {e}", timeout.as_secs()))?;
-
-    let new_topics: Vec<NewTopic<'_>> = topics
-        .iter()
-        .map(|t| {
-            let mut nt = NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(rf));
-            for (k, v) in &t.config {
-                nt = nt.set(k, v);
-            }
-            nt
-        })
-        .collect();
-    let opts = AdminOptions::new()
-        .operation_timeout(Some(timeout))
-        .request_timeout(Some(timeout));
-    let results = admin
-        .create_topics(new_topics.iter(), &opts)
-        .await
-        .map_err(|e| format!("create topics request failed: {e}"))?;
-
-    let mut problems = 0;
-    for result in results {
-        match result {
-            Ok(name) => println!("created {name}"),
-            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => println!("exists  {name}"),
-            Err((name, code)) => {
-                eprintln!("eventctl topics apply: topic {name}: {code}");
-                problems += 1;
-            }
-        }
-    }
-
-    // Existing topics are not changed; say so when they no longer match the catalog.
-    let metadata = admin
-        .inner()
-        .fetch_metadata(None, timeout)
-        .map_err(|e| format!("cannot read topic metadata: {e}"))?;
-    for t in topics {
-        match metadata.topics().iter().find(|m| m.name() == t.name) {
-            Some(m) if m.partitions().len() == t.partitions as usize => {}
-            Some(m) => {
-                eprintln!(
-                    "eventctl topics apply: topic {} has {} partitions, the catalog says {}",
-                    t.name,
-                    m.partitions().len(),
-                    t.partitions
-                );
-                problems += 1;
-            }
-            None => {
-                eprintln!(
-                    "eventctl topics apply: topic {} missing after create",
-                    t.name
-                );
-                problems += 1;
-            }
-        }
-    }
-    Ok(problems)
 }
 
 #[cfg(test)]
@@ -360,7 +257,7 @@ mod tests {
         let actual = std::fs::read_to_string(root.join("docker/kafka/create-topics.sh")).unwrap();
         assert!(
             actual == expected,
-            "docker/kafka/create-topics.sh is stale: run `cargo run -p pmp-eventctl -- topics --format sh > docker/kafka/create-topics.sh`"
+            "docker/kafka/create-topics.sh is stale: run `cargo run -p pmp-eventctl -- topics render > docker/kafka/create-topics.sh`"
         );
     }
 
@@ -370,6 +267,7 @@ mod tests {
         assert_eq!(first_difference("a", "a\nb"), 2);
     }
 
+    #[cfg(feature = "kafka")]
     #[test]
     fn apply_without_broker_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,215 @@
+//! `eventctl new`: `examples/service-template` is exactly what it writes, dependencies point
+//! at a local checkout (relative paths) or a git URL, and bad input is a usage error (exit 2)
+//! that writes nothing. Building and testing a scaffolded crate outside the workspace is
+//! `scripts/scaffold-check` (run by `.ci/run`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn eventctl(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_eventctl"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every file below `dir` (relative, `/`-separated), skipping build output.
+fn files(dir: &Path) -> BTreeSet<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel == "target" || rel == "spool" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.insert(rel);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A directory that passes for a toolkit checkout (the two crates the service depends on).
+fn fake_toolkit(dir: &Path) {
+    for member in ["runtime", "codegen"] {
+        std::fs::create_dir_all(dir.join(member)).unwrap();
+        std::fs::write(dir.join(member).join("Cargo.toml"), "[package]\n").unwrap();
+    }
+}
+
+#[test]
+fn the_service_template_is_what_new_writes() {
+    // Same relative position to the toolkit as in this repository, so the paths agree.
+    let tmp = tempfile::tempdir().unwrap();
+    fake_toolkit(tmp.path());
+    let out = tmp.path().join("examples/service-template");
+    let (code, stdout, err) = eventctl(&[
+        "new",
+        out.to_str().unwrap(),
+        "--name",
+        "service-template",
+        "--toolkit-path",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{err}");
+
+    let committed = repo_root().join("examples/service-template");
+    let written = files(&out);
+    assert!(
+        written.contains("build.rs") && written.contains("Dockerfile"),
+        "{written:?}"
+    );
+    assert_eq!(
+        written,
+        files(&committed),
+        "examples/service-template has files `eventctl new` does not write (or lacks some)"
+    );
+    for f in &written {
+        let expected = std::fs::read_to_string(out.join(f)).unwrap();
+        let actual = std::fs::read_to_string(committed.join(f)).unwrap();
+        assert!(
+            expected == actual,
+            "examples/service-template/{f} differs from what `eventctl new` writes; regenerate: \
+             rm -r examples/service-template && cargo run -p pmp-eventctl -- new \
+             examples/service-template --name service-template --toolkit-path ."
+        );
+    }
+    let manifest = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(r#"pmp-event-runtime = { path = "../../runtime" }"#),
+        "{manifest}"
+    );
+    assert!(
+        !manifest.contains("[workspace]"),
+        "a crate inside the toolkit joins its workspace"
+    );
+    let dockerfile = std::fs::read_to_string(out.join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("--manifest-path examples/service-template/Cargo.toml"));
+}
+
+#[test]
+fn outside_the_toolkit_the_crate_is_standalone_with_relative_path_dependencies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let toolkit = tmp.path().join("checkouts/pmp-events");
+    fake_toolkit(&toolkit);
+    let out = tmp.path().join("services/patient-service");
+    let (code, _, err) = eventctl(&[
+        "new",
+        out.to_str().unwrap(),
+        "--name",
+        "patient-service",
+        "--toolkit-path",
+        toolkit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let manifest = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(r#"pmp-event-codegen = { path = "../../checkouts/pmp-events/codegen" }"#),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("name = \"patient_service\""),
+        "{manifest}"
+    );
+    assert!(manifest.trim_end().ends_with("[workspace]"), "{manifest}");
+    let main = std::fs::read_to_string(out.join("src/main.rs")).unwrap();
+    assert!(main.contains("use patient_service::{AnyEvent"), "{main}");
+    let dockerfile = std::fs::read_to_string(out.join("Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("--manifest-path ./Cargo.toml"),
+        "{dockerfile}"
+    );
+    // The committed example event and its topic come along; the tests read them crate-relative.
+    assert!(out
+        .join("schemas/events/appointment.requested/v1.json")
+        .is_file());
+    let topics_test = std::fs::read_to_string(out.join("tests/topics.rs")).unwrap();
+    assert!(topics_test.contains("env!(\"CARGO_MANIFEST_DIR\")"));
+}
+
+#[test]
+fn git_dependencies_by_default_with_a_placeholder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("svc");
+    let (code, stdout, err) = eventctl(&["new", out.to_str().unwrap(), "--name", "svc"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("placeholder"), "{stdout}");
+    let manifest = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("pmp-event-runtime = { git = \"https://git.example.invalid/REPLACE-ME/pmp-events.git\" }"), "{manifest}");
+
+    let out2 = tmp.path().join("svc2");
+    let url = "https://git.example.org/platform/pmp-events.git";
+    let (code, stdout, err) = eventctl(&[
+        "new",
+        out2.to_str().unwrap(),
+        "--name",
+        "svc2",
+        "--git",
+        url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!stdout.contains("placeholder"), "{stdout}");
+    let manifest = std::fs::read_to_string(out2.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(&format!("pmp-event-codegen = {{ git = \"{url}\" }}")),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn bad_input_is_a_usage_error_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("svc");
+    let out_s = out.to_str().unwrap();
+
+    let (code, _, err) = eventctl(&["new", out_s, "--name", "Bad Name"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--name `Bad Name`"), "{err}");
+    assert!(!out.exists(), "nothing is written for a bad name");
+
+    let not_toolkit = tmp.path().join("empty");
+    std::fs::create_dir(&not_toolkit).unwrap();
+    let (code, _, err) = eventctl(&[
+        "new",
+        out_s,
+        "--name",
+        "svc",
+        "--toolkit-path",
+        not_toolkit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("runtime/Cargo.toml not found"), "{err}");
+    assert!(!out.join("Cargo.toml").exists());
+
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let (code, _, err) = eventctl(&["new", out_s, "--name", "svc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("exists and is not empty"), "{err}");
+    assert_eq!(files(&out), BTreeSet::from(["keep.txt".to_owned()]));
+
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let (code, _, err) = eventctl(&["new", file.to_str().unwrap(), "--name", "svc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is a file, expected a directory"), "{err}");
+}
