@@ -47,6 +47,8 @@ snapshot!(
     pii,
     refs,
     currency,
+    prelude_names,
+    non_ascii,
 );
 
 #[test]

@@ -118,7 +118,8 @@ fn emit_struct(
                 fn #fn_ident() -> #t { #value }
             });
         } else if !f.required {
-            serde_args.push(quote! { default, skip_serializing_if = "Option::is_none" });
+            serde_args
+                .push(quote! { default, skip_serializing_if = "::std::option::Option::is_none" });
             if matches!(f.ty, Ty::Nullable(_)) {
                 needs.double_option = true;
                 serde_args.push(quote! { deserialize_with = "deserialize_present" });
@@ -137,7 +138,7 @@ fn emit_struct(
         field_tokens.push(quote! {
             /// Properties not declared in the schema (`additionalProperties`).
             #[serde(flatten)]
-            pub additional_properties: ::std::collections::BTreeMap<String, #t>,
+            pub additional_properties: ::std::collections::BTreeMap<::std::string::String, #t>,
         });
     }
     let deny = if deny_unknown {
@@ -155,7 +156,7 @@ fn emit_struct(
             let fname = ident(&f.rust_name);
             if f.pii || redact_all {
                 if !f.required && f.default.is_none() {
-                    quote! { .field(#key, &self.#fname.as_ref().map(|_| RedactedPii)) }
+                    quote! { .field(#key, &::std::option::Option::as_ref(&self.#fname).map(|_| RedactedPii)) }
                 } else {
                     quote! { .field(#key, &RedactedPii) }
                 }
@@ -241,10 +242,10 @@ fn emit_string_enum(def: &TypeDef, variants: &[EnumVariant], needs: &mut Needs) 
         impl ::core::str::FromStr for #name {
             type Err = UnknownEnumValue;
 
-            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+            fn from_str(s: &str) -> ::core::result::Result<Self, <Self as ::core::str::FromStr>::Err> {
                 match s {
-                    #(#wires => Ok(#name::#idents),)*
-                    _ => Err(UnknownEnumValue { type_name: #name_str }),
+                    #(#wires => ::core::result::Result::Ok(#name::#idents),)*
+                    _ => ::core::result::Result::Err(UnknownEnumValue { type_name: #name_str }),
                 }
             }
         }
@@ -335,7 +336,7 @@ pub fn default_tokens(v: &DefaultValue) -> TokenStream {
                 quote! { #lit }
             }
         }
-        DefaultValue::Str(s) => quote! { String::from(#s) },
+        DefaultValue::Str(s) => quote! { ::std::string::String::from(#s) },
         DefaultValue::Variant(t, v) => {
             let t = ident(t);
             let v = ident(v);
@@ -343,13 +344,13 @@ pub fn default_tokens(v: &DefaultValue) -> TokenStream {
         }
         DefaultValue::List(items) => {
             let items = items.iter().map(default_tokens);
-            quote! { vec![#(#items),*] }
+            quote! { ::std::vec![#(#items),*] }
         }
         DefaultValue::Empty => quote! { ::core::default::Default::default() },
-        DefaultValue::Null => quote! { None },
+        DefaultValue::Null => quote! { ::std::option::Option::None },
         DefaultValue::Some(inner) => {
             let inner = default_tokens(inner);
-            quote! { Some(#inner) }
+            quote! { ::std::option::Option::Some(#inner) }
         }
     }
 }
@@ -380,12 +381,12 @@ pub fn helpers(needs: &Needs) -> TokenStream {
     if needs.double_option {
         out.extend(quote! {
             /// Present (even as `null`) means `Some(..)`, so absent and `null` stay apart.
-            fn deserialize_present<'de, T, D>(deserializer: D) -> ::core::result::Result<Option<T>, D::Error>
+            fn deserialize_present<'de, T, D>(deserializer: D) -> ::core::result::Result<::std::option::Option<T>, D::Error>
             where
                 T: #rt::__private::serde::Deserialize<'de>,
                 D: #rt::__private::serde::Deserializer<'de>,
             {
-                <T as #rt::__private::serde::Deserialize<'de>>::deserialize(deserializer).map(Some)
+                <T as #rt::__private::serde::Deserialize<'de>>::deserialize(deserializer).map(::std::option::Option::Some)
             }
         });
     }

@@ -341,6 +341,28 @@ impl<'c> Lowerer<'c> {
             }
             match key.as_str() {
                 "pattern" => self.check_pattern(&loc.child(key), value)?,
+                "multipleOf" if !value.as_f64().is_some_and(|n| n > 0.0) => {
+                    return Err(self.cat.error(
+                        &loc.child(key),
+                        "`multipleOf` must be a number greater than 0",
+                    ));
+                }
+                "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum"
+                    if !value.is_number() =>
+                {
+                    return Err(self
+                        .cat
+                        .error(&loc.child(key), format!("`{key}` must be a number")));
+                }
+                "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties"
+                | "maxProperties" | "minContains" | "maxContains"
+                    if !is_count(value) =>
+                {
+                    return Err(self.cat.error(
+                        &loc.child(key),
+                        format!("`{key}` must be a non-negative integer"),
+                    ));
+                }
                 "required" => {
                     let ok = value
                         .as_array()
@@ -487,6 +509,11 @@ pub fn mentions(ty: &Ty, name: &str) -> bool {
         Ty::Vec(t) | Ty::Map(t) | Ty::Nullable(t) | Ty::Boxed(t) => mentions(t, name),
         _ => false,
     }
+}
+
+/// A non-negative integer (`2.0` counts, as in JSON Schema).
+fn is_count(v: &Value) -> bool {
+    v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0)
 }
 
 fn is_type_ident(s: &str) -> bool {

@@ -10,8 +10,11 @@
 //! | `additionalProperties: false` | `#[serde(deny_unknown_fields)]` |
 //! | no `properties`, `additionalProperties: S` | `BTreeMap<String, S>` (sorted: deterministic) |
 //! | `properties` and `additionalProperties: S` | struct + flattened `additional_properties` map |
+//!
+//! Field names: see [`super::name`]; a non-ASCII property whose transliteration is already
+//! taken is named by its 1-based position (`grosse_2`); other collisions are errors.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -124,23 +127,18 @@ pub fn build_struct(
             }
         }
     }
-    let mut fields: Vec<Field> = Vec::new();
-    for (json_name, ploc) in props {
-        if Some(json_name.as_str()) == skip {
+    let names = field_names(lw, props, skip)?;
+    let mut fields: Vec<Field> = Vec::with_capacity(props.len());
+    for ((json_name, ploc), rust_name) in props.iter().zip(names) {
+        let Some(rust_name) = rust_name else {
             continue;
-        }
-        let rust_name = field_name(json_name);
-        if let Some(other) = fields.iter().find(|f| f.rust_name == rust_name) {
-            return Err(lw.cat.error(
-                ploc,
-                format!(
-                    "field name collision: properties `{}` and `{json_name}` both become `{}`",
-                    other.json_name,
-                    unraw(&rust_name)
-                ),
-            ));
-        }
-        let ty = lw.inline(ploc, &format!("{hint}{}", type_name(json_name)))?;
+        };
+        let type_hint = if json_name.is_ascii() {
+            type_name(json_name)
+        } else {
+            type_name(unraw(&rust_name))
+        };
+        let ty = lw.inline(ploc, &format!("{hint}{type_hint}"))?;
         let is_required = required_names.contains(json_name.as_str());
         let value = lw.cat.get(ploc);
         let default = match value.and_then(|v| v.get("default")) {
@@ -180,6 +178,42 @@ pub fn build_struct(
         deny_unknown,
         additional: extra,
     })
+}
+
+/// The Rust field name of every property (`None` for the skipped one). ASCII names are
+/// placed first, so a transliterated name never takes an ASCII property's name; a
+/// transliteration that is taken gets the property's 1-based position as suffix.
+fn field_names(
+    lw: &Lowerer<'_>,
+    props: &[(String, Loc)],
+    skip: Option<&str>,
+) -> Result<Vec<Option<String>>> {
+    let mut names: Vec<Option<String>> = vec![None; props.len()];
+    let mut used: HashMap<String, usize> = HashMap::with_capacity(props.len());
+    for ascii in [true, false] {
+        for (position, (json_name, ploc)) in props.iter().enumerate() {
+            if json_name.is_ascii() != ascii || Some(json_name.as_str()) == skip {
+                continue;
+            }
+            let mut rust_name = field_name(json_name);
+            if !ascii && used.contains_key(&rust_name) {
+                rust_name = format!("{}_{}", unraw(&rust_name), position + 1);
+            }
+            if let Some(&other) = used.get(&rust_name) {
+                return Err(lw.cat.error(
+                    ploc,
+                    format!(
+                        "field name collision: properties `{}` and `{json_name}` both become `{}`",
+                        props[other].0,
+                        unraw(&rust_name)
+                    ),
+                ));
+            }
+            used.insert(rust_name.clone(), position);
+            names[position] = Some(rust_name);
+        }
+    }
+    Ok(names)
 }
 
 /// Doc paragraphs for a property: description, then notes on constraints and privacy.

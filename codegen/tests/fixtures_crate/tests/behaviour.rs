@@ -71,6 +71,53 @@ fn every_fixture_round_trips_its_examples() {
     );
     // Date-times are normalized to UTC on output, so compare values, not text.
     check::<formats::Formats>("formats", formats::FORMATS_SCHEMA_JSON, true);
+    check::<prelude_names::Option>("prelude_names", prelude_names::OPTION_SCHEMA_JSON, true);
+    check::<non_ascii::Messung>("non_ascii", non_ascii::MESSUNG_SCHEMA_JSON, false);
+}
+
+#[test]
+fn prelude_named_types_do_not_shadow_std() {
+    use prelude_names::{Box, Option, Result, String};
+    let value = json!({"name": {"text": "a"}, "boxes": [{"width": 1}], "plain": "std", "result": "err", "tags": ["t"]});
+    let typed: Option = serde_json::from_value(value).unwrap();
+    // The generated `String` is the schema's object; the plain property is a std string.
+    assert_eq!(
+        typed.name,
+        String {
+            text: "a".to_owned()
+        }
+    );
+    assert_eq!(typed.plain.as_deref(), Some("std"));
+    assert_eq!(typed.boxes, vec![Box { width: Some(1) }]);
+    assert_eq!(typed.result, Some(Result::Err));
+    assert_eq!(typed.tags, Some(vec!["t".to_owned()]));
+    assert_eq!(typed.label, "none");
+    // A std string where the schema's `String` object belongs is rejected, and vice versa.
+    assert!(serde_json::from_value::<Option>(json!({"name": "a", "boxes": []})).is_err());
+    assert!(serde_json::from_value::<Option>(
+        json!({"name": {"text": "a"}, "boxes": [], "plain": {"text": "x"}})
+    )
+    .is_err());
+}
+
+#[test]
+fn non_ascii_properties_keep_their_wire_names() {
+    use non_ascii::{Messung, MessungEinheit, MessungMingZi};
+    let value = json!({"größe": 7, "grösse": "a", "grosse": false, "名前": "n", "名字": {"値": 2.5}, "🙂": "s", "einheit": "größe"});
+    let typed: Messung = serde_json::from_value(value.clone()).unwrap();
+    assert_eq!(typed.grosse_4, 7);
+    assert_eq!(typed.grosse_3.as_deref(), Some("a"));
+    assert_eq!(typed.grosse, Some(false));
+    assert_eq!(typed.ming_qian, "n");
+    assert_eq!(typed.ming_zi, Some(MessungMingZi { zhi: Some(2.5) }));
+    assert_eq!(typed.slight_smile.as_deref(), Some("s"));
+    assert_eq!(typed.einheit, Some(MessungEinheit::Grosse));
+    assert_eq!(serde_json::to_value(&typed).unwrap(), value);
+    assert_eq!("µm".parse::<MessungEinheit>(), Ok(MessungEinheit::Um));
+    // Unknown fields are still denied: the renamed fields did not open the struct.
+    assert!(
+        serde_json::from_value::<Messung>(json!({"größe": 1, "名前": "n", "grosse_4": 1})).is_err()
+    );
 }
 
 #[test]
