@@ -108,6 +108,25 @@ fn cases() -> Vec<Case> {
             ),
             expect: Fails("/$defs/UnknownEnumValue", "reserved"),
         },
+        // `$ref` must not leave the schema root (here: the schema file's directory).
+        Case {
+            name: "ref_to_etc_passwd",
+            schema: Some(r##"{"type": "object", "properties": {"p": {"$ref": "/etc/passwd"}}}"##),
+            expect: Fails("/properties/p/$ref", "outside the schema root"),
+        },
+        Case {
+            name: "ref_up_the_tree",
+            schema: Some(
+                r##"{"$id": "https://x.example/a/b.json", "type": "object",
+                    "properties": {"p": {"$ref": "../../../../../../etc/hostname"}}}"##,
+            ),
+            expect: Fails("/properties/p/$ref", "outside the schema root"),
+        },
+        Case {
+            name: "ref_file_uri",
+            schema: Some(r##"{"$ref": "file:///etc/passwd#/x"}"##),
+            expect: Fails("/$ref", "outside the schema root"),
+        },
         // ASCII names that collide stay an error (the author can rename one).
         Case {
             name: "ascii_field_collision",

@@ -27,6 +27,7 @@ enum Input {
 pub struct Config {
     input: Input,
     out_file_name: String,
+    refs_root: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +42,7 @@ impl Config {
         Config {
             input: Input::None,
             out_file_name: "events.rs".to_owned(),
+            refs_root: None,
         }
     }
 
@@ -63,13 +65,35 @@ impl Config {
         self
     }
 
+    /// Let `$ref`s read schema files anywhere below `dir` (which should contain the input).
+    ///
+    /// By default a `$ref` may only lead to files below the schema directory (or, for
+    /// [`Config::schema_file`], below that file's directory): `"$ref": "/etc/passwd"` or
+    /// `"../../shared/x.json"` is an error naming the referring file and pointer, and the file
+    /// is never read. Widen the root explicitly when a service shares schemas from a
+    /// sibling directory:
+    ///
+    /// ```no_run
+    /// // build.rs: schemas/ refers to ../shared-schemas/common/*.json
+    /// pmp_event_codegen::Config::new()
+    ///     .schemas_dir("schemas")
+    ///     .allow_refs_under("..")
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
+    pub fn allow_refs_under(mut self, dir: impl AsRef<Path>) -> Self {
+        self.refs_root = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
     fn load(&self) -> Result<Catalog> {
+        let root = self.refs_root.as_deref();
         match &self.input {
             Input::None => Err(Error::config(
                 "no input: call `schemas_dir(..)` or `schema_file(..)`",
             )),
-            Input::Dir(dir) => Catalog::load_dir(dir),
-            Input::File(file) => Catalog::load_file(file),
+            Input::Dir(dir) => Catalog::load_dir_with_root(dir, root),
+            Input::File(file) => Catalog::load_file_with_root(file, root),
         }
     }
 

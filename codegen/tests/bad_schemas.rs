@@ -105,6 +105,43 @@ fn unresolvable_ref() {
 }
 
 #[test]
+fn refs_stay_below_the_root_unless_widened() {
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("schemas");
+    write(
+        outer.path(),
+        "shared/money.json",
+        r#"{"type": "object", "properties": {"cents": {"type": "integer"}}}"#,
+    );
+    // Without `$id` the reference is a path relative to the file (with an `$id`, `..` stops at
+    // the URI's root, which the project maps to the schema directory).
+    let mut ev: Value = serde_json::from_str(&event(
+        json!({"properties": {"m": {"$ref": "../../../shared/money.json"}}}),
+    ))
+    .unwrap();
+    ev.as_object_mut().unwrap().remove("$id");
+    write(&dir, EV, &ev.to_string());
+    let err = generate_err(&dir);
+    assert_at(
+        &err,
+        &dir,
+        EV,
+        "/properties/m/$ref",
+        "outside the schema root",
+    );
+    // Widened explicitly, the same catalog generates and uses the shared type.
+    let code = Config::new()
+        .schemas_dir(&dir)
+        .allow_refs_under(outer.path())
+        .generate_to_string()
+        .unwrap();
+    assert!(
+        code.contains("pub m: ::std::option::Option<Money>"),
+        "{code}"
+    );
+}
+
+#[test]
 fn ref_to_missing_pointer() {
     let dir = tempfile::tempdir().unwrap();
     let ev = event(json!({"properties": {"x": {"$ref": "#/$defs/nope"}}}));
@@ -115,7 +152,7 @@ fn ref_to_missing_pointer() {
         dir.path(),
         EV,
         "/properties/x/$ref",
-        "points to nothing",
+        "the JSON pointer does not exist",
     );
 }
 
@@ -343,7 +380,7 @@ fn event_conventions() {
         (
             json!({"properties": {"r": {"$ref": "#anchor"}}}),
             "/properties/r/$ref",
-            "plain-name fragment",
+            "no such anchor",
         ),
         (
             json!({"properties": {"p": {"$ref": "#/$defs/x", "properties": {}}}, "$defs": {"x": {"type": "string"}}}),
