@@ -168,7 +168,7 @@ impl Catalog {
         // Documents loaded so far (including referenced files) get their names even when a
         // later reference failed, so the error can name its file.
         self.sync_documents();
-        result.map(|_| ()).map_err(|e| self.from_store_error(e))
+        result.map(|_| ()).map_err(|e| self.store_error(e))
     }
 
     /// Register the store's new documents: display path, relative path, canonical URI.
@@ -220,7 +220,7 @@ impl Catalog {
     }
 
     /// A loader error as a generator error (file as shown by the catalog, with position).
-    fn from_store_error(&self, e: CompatError) -> Error {
+    fn store_error(&self, e: CompatError) -> Error {
         let shown = |file: &Path| -> (Option<usize>, PathBuf) {
             match self.doc_by_store_path(file) {
                 Some(i) if i < self.docs.len() => (Some(i), self.docs[i].path.clone()),
@@ -336,7 +336,7 @@ impl Catalog {
         self.store
             .resolve(at.doc, &at.pointer, reference)
             .map(|(doc, pointer)| Loc { doc, pointer })
-            .map_err(|e| self.from_store_error(e))
+            .map_err(|e| self.store_error(e))
     }
 
     /// Documents by relative path (sorted), for classification.

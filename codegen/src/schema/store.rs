@@ -28,7 +28,7 @@
 //! * Positions ([`SourceMap`]) are computed from the text only when one is asked for.
 
 use super::source_map::{escape, SourceMap};
-use super::uri::{percent_decode, resolve as resolve_uri};
+use super::uri::percent_decode;
 use crate::compat::CompatError;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -538,6 +538,10 @@ impl Walk<'_> {
             _ => {}
         }
     }
+}
+
+fn resolve_uri(base: &str, reference: &str) -> Result<String, ()> {
+    super::uri::resolve(base, reference).ok_or(())
 }
 
 fn normalize(p: &Path) -> PathBuf {

@@ -24,12 +24,12 @@ pub fn has_scheme(reference: &str) -> bool {
 }
 
 /// Resolve the URI reference `reference` against the absolute URI `base` (RFC 3986, with
-/// the same URI implementation the runtime validator uses). `Err` when either is not a
+/// the same URI implementation the runtime validator uses). `None` when either is not a
 /// valid URI (reference).
-pub fn resolve(base: &str, reference: &str) -> Result<String, ()> {
-    let b = jsonschema::uri::from_str(base).map_err(|_| ())?;
-    let r = jsonschema::uri::resolve_against(&b.borrow(), reference).map_err(|_| ())?;
-    Ok(r.as_str().to_string())
+pub fn resolve(base: &str, reference: &str) -> Option<String> {
+    let b = jsonschema::uri::from_str(base).ok()?;
+    let r = jsonschema::uri::resolve_against(&b.borrow(), reference).ok()?;
+    Some(r.as_str().to_string())
 }
 
 /// Decode `%XX` escapes (as used in `$ref` fragments and paths).
