@@ -41,6 +41,36 @@ fn cases() -> Vec<Case> {
             schema: None,
             expect: Generates,
         },
+        // What compat accepts, the generator accepts: tuples, pattern maps, type unions,
+        // `const ""`, mixed enums, date-time defaults, anyOf inside allOf; and draft-07.
+        Case {
+            name: "real_world",
+            schema: None,
+            expect: Generates,
+        },
+        Case {
+            name: "draft07",
+            schema: None,
+            expect: Generates,
+        },
+        // Still unsupported: an error with its pointer, never broken code.
+        Case {
+            name: "conditional",
+            schema: Some(
+                r##"{"type": "object", "properties": {"a": {"if": {"minimum": 1}, "then": {"maximum": 2}}}}"##,
+            ),
+            expect: Fails("/properties/a/if", "unsupported keyword `if`"),
+        },
+        Case {
+            name: "draft07_keyword_in_2020",
+            schema: Some(r##"{"type": "object", "definitions": {"a": {"type": "string"}}}"##),
+            expect: Fails("/definitions", "draft-07 keyword"),
+        },
+        Case {
+            name: "bad_pattern_property",
+            schema: Some(r##"{"type": "object", "patternProperties": {"(": {"type": "string"}}}"##),
+            expect: Fails("/patternProperties/(", "invalid regular expression"),
+        },
         // Recursion through an object property terminates: fine.
         Case {
             name: "recursion",

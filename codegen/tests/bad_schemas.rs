@@ -188,7 +188,7 @@ fn cyclic_ref_chain_across_files() {
 fn unsupported_keyword() {
     let dir = tempfile::tempdir().unwrap();
     let ev = event(json!({"properties": {"x": {
-        "type": "object", "patternProperties": {"^a": {"type": "string"}}
+        "type": "object", "if": {"required": ["a"]}, "then": {"required": ["b"]}
     }}}));
     write(dir.path(), EV, &ev);
     let err = generate_err(dir.path());
@@ -196,8 +196,8 @@ fn unsupported_keyword() {
         &err,
         dir.path(),
         EV,
-        "/properties/x/patternProperties",
-        "unsupported keyword `patternProperties`",
+        "/properties/x/if",
+        "unsupported keyword `if`",
     );
 }
 
@@ -373,9 +373,24 @@ fn event_conventions() {
             "`false` schema",
         ),
         (
-            json!({"properties": {"t": {"type": "array", "items": [{"type": "string"}]}}}),
-            "/properties/t/items",
-            "tuple form",
+            json!({"properties": {"t": {"type": "array", "prefixItems": {"type": "string"}}}}),
+            "/properties/t/prefixItems",
+            "must be an array",
+        ),
+        (
+            json!({"properties": {"t": {"type": "array", "additionalItems": false}}}),
+            "/properties/t/additionalItems",
+            "draft-07 keyword",
+        ),
+        (
+            json!({"properties": {"t": {"type": "object", "patternProperties": {"([": {}}}}}),
+            "/properties/t/patternProperties/([",
+            "invalid regular expression",
+        ),
+        (
+            json!({"properties": {"d": {"type": "string", "format": "date-time", "default": "yesterday"}}}),
+            "/properties/d/default",
+            "`default` does not fit",
         ),
         (
             json!({"properties": {"r": {"$ref": "#anchor"}}}),
@@ -393,11 +408,15 @@ fn event_conventions() {
             "not declared",
         ),
         (
-            json!({"properties": {"m": {"type": ["string", "integer"]}}}),
+            json!({"properties": {"m": {"type": ["string", "bogus"]}}}),
             "/properties/m/type",
-            "several non-null types",
+            "unknown `type` value",
         ),
-        (json!({"definitions": {}}), "/definitions", "use `$defs`"),
+        (
+            json!({"definitions": {}}),
+            "/definitions",
+            "draft-07 keyword: declare `\"$schema\"",
+        ),
     ];
     for (extra, pointer, needle) in cases {
         let dir = tempfile::tempdir().unwrap();

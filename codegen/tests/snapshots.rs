@@ -49,6 +49,8 @@ snapshot!(
     currency,
     prelude_names,
     non_ascii,
+    real_world,
+    draft07,
 );
 
 #[test]

@@ -64,6 +64,10 @@ pub fn tokens(ty: &Ty) -> TokenStream {
             let t = tokens(t);
             quote! { ::std::collections::BTreeMap<::std::string::String, #t> }
         }
+        Ty::Tuple(items) => {
+            let items = items.iter().map(tokens);
+            quote! { ( #(#items,)* ) }
+        }
         Ty::Nullable(t) => {
             let t = tokens(t);
             quote! { ::std::option::Option<#t> }

@@ -104,7 +104,9 @@ fn emit_struct(
         let fdocs = attrs(&schema_paragraphs(&f.docs));
         let fname = ident(&f.rust_name);
         let mut serde_args: Vec<TokenStream> = Vec::new();
-        if unraw(&f.rust_name) != f.json_name {
+        if f.flatten {
+            serde_args.push(quote! { flatten });
+        } else if unraw(&f.rust_name) != f.json_name {
             let wire = &f.json_name;
             serde_args.push(quote! { rename = #wire });
         }
@@ -120,7 +122,8 @@ fn emit_struct(
         } else if !f.required {
             serde_args
                 .push(quote! { default, skip_serializing_if = "::std::option::Option::is_none" });
-            if matches!(f.ty, Ty::Nullable(_)) {
+            // Any JSON includes `null`: keep a present `null` apart from an absent property.
+            if matches!(f.ty, Ty::Nullable(_) | Ty::Any) {
                 needs.double_option = true;
                 serde_args.push(quote! { deserialize_with = "deserialize_present" });
             }
@@ -152,7 +155,11 @@ fn emit_struct(
         needs.redacted = true;
         let name_str = def.name.as_str();
         let entries = fields.iter().map(|f| {
-            let key = f.json_name.as_str();
+            let key = if f.flatten {
+                unraw(&f.rust_name)
+            } else {
+                f.json_name.as_str()
+            };
             let fname = ident(&f.rust_name);
             if f.pii || redact_all {
                 if !f.required && f.default.is_none() {
@@ -337,6 +344,24 @@ pub fn default_tokens(v: &DefaultValue) -> TokenStream {
             }
         }
         DefaultValue::Str(s) => quote! { ::std::string::String::from(#s) },
+        // The text was checked against its format when generating, so the fallback
+        // (`Default`) is never taken; it keeps the generated code free of panics.
+        DefaultValue::Parsed(ty, s) => {
+            let rt = rt();
+            match ty {
+                Ty::Uuid => quote! {
+                    #rt::__private::uuid::Uuid::parse_str(#s).unwrap_or_default()
+                },
+                Ty::Date => quote! {
+                    <#rt::__private::chrono::NaiveDate as ::core::str::FromStr>::from_str(#s).unwrap_or_default()
+                },
+                _ => quote! {
+                    #rt::__private::chrono::DateTime::parse_from_rfc3339(#s)
+                        .map(|t| t.with_timezone(&#rt::__private::chrono::Utc))
+                        .unwrap_or_default()
+                },
+            }
+        }
         DefaultValue::Variant(t, v) => {
             let t = ident(t);
             let v = ident(v);

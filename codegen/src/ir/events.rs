@@ -185,19 +185,22 @@ fn lower_defs(lw: &mut Lowerer<'_>, doc: usize) -> Result<()> {
         doc,
         pointer: String::new(),
     };
-    let names: Vec<String> = lw
-        .cat
-        .get(&root)
-        .and_then(|v| v.get("$defs"))
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    for name in names {
-        let loc = Loc {
-            doc,
-            pointer: format!("/$defs/{}", escape_pointer(&name)),
-        };
-        lw.named(&loc)?;
+    // Draft-07 documents keep definitions under `definitions`.
+    for keyword in ["$defs", "definitions"] {
+        let names: Vec<String> = lw
+            .cat
+            .get(&root)
+            .and_then(|v| v.get(keyword))
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for name in names {
+            let loc = Loc {
+                doc,
+                pointer: format!("/{keyword}/{}", escape_pointer(&name)),
+            };
+            lw.named(&loc)?;
+        }
     }
     Ok(())
 }

@@ -76,6 +76,8 @@ pub enum Ty {
     Vec(Box<Ty>),
     /// `BTreeMap<String, T>`.
     Map(Box<Ty>),
+    /// A tuple `(A, B, ..)` (an array of exactly these items).
+    Tuple(Vec<Ty>),
     /// `Option<T>` standing for JSON `null`.
     Nullable(Box<Ty>),
     /// `Box<T>` (recursion).
@@ -93,6 +95,9 @@ pub enum DefaultValue {
     Float(f64),
     /// A `String`.
     Str(String),
+    /// A `uuid`, `date` or `date-time` string (checked against its `format` when generated),
+    /// parsed when the default is needed: (the field's type, the text).
+    Parsed(Ty, String),
     /// A variant of a generated string enum: (type, variant).
     Variant(String, String),
     /// A `Vec` of values.
@@ -122,6 +127,9 @@ pub struct Field {
     pub docs: Vec<String>,
     /// `x-pii`: redacted in `Debug`.
     pub pii: bool,
+    /// `#[serde(flatten)]`: the field holds an `anyOf`/`oneOf` of an `allOf` branch, read
+    /// from the same object as the other fields (`json_name` is then empty).
+    pub flatten: bool,
 }
 
 /// A unit variant of a string enum.

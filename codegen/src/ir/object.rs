@@ -10,6 +10,9 @@
 //! | `additionalProperties: false` | `#[serde(deny_unknown_fields)]` |
 //! | no `properties`, `additionalProperties: S` | `BTreeMap<String, S>` (sorted: deterministic) |
 //! | `properties` and `additionalProperties: S` | struct + flattened `additional_properties` map |
+//! | `patternProperties` with one pattern `P` and `additionalProperties: false` | as `additionalProperties: P` (map, or struct + flattened map) |
+//! | other `patternProperties` | map (or flattened map) of `serde_json::Value`, keys checked by validation |
+//! | `propertyNames` | validation only (keys are `String`s) |
 //!
 //! Field names: see [`super::name`]; a non-ASCII property whose transliteration is already
 //! taken is named by its 1-based position (`grosse_2`); other collisions are errors.
@@ -33,11 +36,27 @@ pub enum Additional {
     Deny,
     /// A schema at this location.
     Schema(Loc),
+    /// Any JSON value (several `patternProperties`, or patterns beside open or typed
+    /// additional properties); runtime validation checks each key's schema.
+    AnyValue,
 }
 
 impl Additional {
-    /// Read `additionalProperties` of the schema at `loc`.
+    /// Read `additionalProperties` (and `patternProperties`) of the schema at `loc`.
     pub fn of(loc: &Loc, map: &Map<String, Value>) -> Additional {
+        if let Some(patterns) = map
+            .get("patternProperties")
+            .and_then(Value::as_object)
+            .filter(|p| !p.is_empty())
+        {
+            let closed = map.get("additionalProperties") == Some(&Value::Bool(false));
+            return match patterns.keys().next() {
+                Some(only) if closed && patterns.len() == 1 => {
+                    Additional::Schema(loc.child("patternProperties").child(only))
+                }
+                _ => Additional::AnyValue,
+            };
+        }
         match map.get("additionalProperties") {
             None | Some(Value::Bool(true)) => Additional::Open,
             Some(Value::Bool(false)) => Additional::Deny,
@@ -94,6 +113,7 @@ pub fn lower(
                 let value = lw.inline(value_loc, &format!("{hint}Value"))?;
                 return Ok(Lowered::Ty(Ty::Map(Box::new(value))));
             }
+            Additional::AnyValue => return Ok(Lowered::Ty(Ty::Map(Box::new(Ty::Any)))),
             Additional::Deny => {}
         }
     }
@@ -117,7 +137,7 @@ pub fn build_struct(
 ) -> Result<TypeKind> {
     let declared: BTreeSet<&str> = props.iter().map(|(n, _)| n.as_str()).collect();
     let required_names: BTreeSet<&str> = required.iter().map(|(n, _)| n.as_str()).collect();
-    if !matches!(additional, Additional::Schema(_)) {
+    if !matches!(additional, Additional::Schema(_) | Additional::AnyValue) {
         for (name, at) in required {
             if !declared.contains(name.as_str()) {
                 return Err(lw.cat.error(
@@ -155,11 +175,24 @@ pub fn build_struct(
             default,
             docs,
             pii,
+            flatten: false,
         });
     }
     let (deny_unknown, extra) = match additional {
         Additional::Open => (false, None),
         Additional::Deny => (true, None),
+        Additional::AnyValue => {
+            if let Some((_, at)) = props
+                .iter()
+                .find(|(n, _)| field_name(n) == "additional_properties")
+            {
+                return Err(lw.cat.error(
+                    at,
+                    "a property named `additional_properties` collides with the map of additional properties",
+                ));
+            }
+            (false, Some(Ty::Any))
+        }
         Additional::Schema(value_loc) => {
             if fields
                 .iter()

@@ -21,6 +21,7 @@ fn by_value(ty: &Ty, out: &mut Vec<String>) {
     match ty {
         Ty::Named(n) => out.push(n.clone()),
         Ty::Nullable(t) => by_value(t, out),
+        Ty::Tuple(items) => items.iter().for_each(|t| by_value(t, out)),
         _ => {}
     }
 }
@@ -92,6 +93,7 @@ fn wrap(ty: &mut Ty, scc: usize, component: &HashMap<String, usize>) {
             *ty = Ty::Boxed(Box::new(Ty::Named(n.clone())));
         }
         Ty::Nullable(t) => wrap(t, scc, component),
+        Ty::Tuple(items) => items.iter_mut().for_each(|t| wrap(t, scc, component)),
         _ => {}
     }
 }

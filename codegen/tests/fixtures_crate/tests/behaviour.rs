@@ -73,6 +73,75 @@ fn every_fixture_round_trips_its_examples() {
     check::<formats::Formats>("formats", formats::FORMATS_SCHEMA_JSON, true);
     check::<prelude_names::Option>("prelude_names", prelude_names::OPTION_SCHEMA_JSON, true);
     check::<non_ascii::Messung>("non_ascii", non_ascii::MESSUNG_SCHEMA_JSON, false);
+    check::<real_world::Reading>("real_world", real_world::READING_SCHEMA_JSON, false);
+    check::<draft07::Legacy>("draft07", draft07::LEGACY_SCHEMA_JSON, false);
+}
+
+#[test]
+fn real_world_constructs_are_typed() {
+    use real_world::*;
+    let typed: Reading = serde_json::from_value(json!({
+        "point": [1, 2.5, "p"], "labels": {"a": "b"}, "id_or_name": 3, "flag_or_list": true,
+        "nothing": "", "mixed": "a", "contact": {"name": "n", "phone": "1"}
+    }))
+    .unwrap();
+    // Tuples of fixed length are Rust tuples.
+    assert_eq!(typed.point, (1.0, 2.5, "p".to_owned()));
+    // A single pattern with no other properties is a typed map.
+    assert_eq!(typed.labels.get("a").map(String::as_str), Some("b"));
+    // `type` arrays are untagged enums; integers win over numbers and strings.
+    assert_eq!(typed.id_or_name, Some(ReadingIdOrName::Integer(3)));
+    assert_eq!(
+        typed.flag_or_list,
+        Some(Some(ReadingFlagOrList::Boolean(true)))
+    );
+    assert_eq!(typed.nothing, Some(ReadingNothing::Empty));
+    assert_eq!(typed.mixed, Some(json!("a")));
+    // Defaults on date-times and dates are parsed.
+    assert_eq!(typed.since.to_rfc3339(), "2024-01-02T03:04:05+00:00");
+    assert_eq!(typed.day.to_string(), "2024-02-29");
+    // anyOf inside allOf: the alternative is flattened beside the merged properties.
+    let contact = typed.contact.unwrap();
+    assert_eq!(contact.name, "n");
+    assert!(matches!(contact.any_of, ContactAnyOf::ByPhone(ref p) if p.phone == "1"));
+    // A tuple of the wrong length, or a value of a type outside the union, is rejected.
+    assert!(serde_json::from_value::<Reading>(json!({"point": [1, 2], "labels": {}})).is_err());
+    assert!(serde_json::from_value::<Reading>(
+        json!({"point": [1, 2, "p"], "labels": {}, "id_or_name": 1.5})
+    )
+    .is_err());
+    // A present `null` of an any-JSON property stays apart from an absent one.
+    let null: Reading =
+        serde_json::from_value(json!({"point": [1, 2, "p"], "labels": {}, "mixed": null})).unwrap();
+    assert_eq!(null.mixed, Some(serde_json::Value::Null));
+}
+
+#[test]
+fn draft07_schemas_generate() {
+    use draft07::*;
+    let typed: Legacy = serde_json::from_value(
+        json!({"pair": ["a", 1], "owner": {"name": "n"}, "backup": {"at": "x"}}),
+    )
+    .unwrap();
+    assert_eq!(typed.pair, ("a".to_owned(), 1));
+    // `$ref` siblings are ignored in draft-07: `owner` is the referenced object.
+    assert_eq!(
+        typed.owner,
+        Person {
+            name: "n".to_owned()
+        }
+    );
+    // `#backup` (a draft-07 `$id` anchor) resolved to the definition.
+    assert_eq!(
+        typed.backup,
+        Some(Backup {
+            at: Some("x".to_owned())
+        })
+    );
+    assert!(
+        serde_json::from_value::<Legacy>(json!({"pair": ["a", 1, 2], "owner": {"name": "n"}}))
+            .is_err()
+    );
 }
 
 #[test]
