@@ -6,16 +6,16 @@
 //!
 //! | module | construct |
 //! |---|---|
-//! | [`object`] | `properties`, `required`, `additionalProperties` (structs and maps) |
+//! | [`object`] | `properties`, `required`, `additionalProperties`, `patternProperties` (structs and maps) |
 //! | [`string_enum`] | `enum` and `const` |
 //! | [`one_of`] | `oneOf`/`anyOf`: tagged, untagged, nullable, validation-only |
-//! | [`all_of`] | `allOf` of objects (merged) |
-//! | [`array`](mod@array) | `items`, `uniqueItems` |
+//! | [`all_of`] | `allOf` of objects (merged; unions inside flattened) |
+//! | [`array`](mod@array) | `items`, `uniqueItems`, tuples (`prefixItems`, draft-07 `items` arrays) |
 //! | [`format`](mod@format) | string `format`s |
 //! | [`integer`] | integer widths from bounds |
 //! | [`default`] | `default` values |
 //! | [`name`] | Rust identifiers, keywords, collisions |
-//! | [`recursion`] | boxing recursive fields |
+//! | [`recursion`] | boxing recursive fields, rejecting left-recursive unions |
 //! | [`events`] | the event/command registry of a schema directory |
 
 pub mod all_of;

@@ -97,6 +97,14 @@ pub fn required_of(loc: &Loc, map: &Map<String, Value>) -> Vec<(String, Loc)> {
         .unwrap_or_default()
 }
 
+/// The most properties one object (one generated struct) may have.
+///
+/// serde's derives expand a struct into code whose size grows with its fields, and rustc
+/// needs deep recursion for very large ones: a 20,000-field struct crashes rustc (SIGSEGV,
+/// stack overflow) and a few thousand take minutes to build. Larger objects are refused with
+/// an error naming the object; split them into nested objects.
+pub const MAX_PROPERTIES: usize = 2_000;
+
 /// Lower an object schema.
 pub fn lower(
     lw: &mut Lowerer<'_>,
@@ -135,6 +143,24 @@ pub fn build_struct(
     additional: &Additional,
     skip: Option<&str>,
 ) -> Result<TypeKind> {
+    if props.len() > MAX_PROPERTIES {
+        let at = props[0]
+            .1
+            .pointer
+            .rsplitn(3, '/')
+            .nth(2)
+            .unwrap_or_default();
+        return Err(lw.cat.error(
+            &Loc {
+                doc: props[0].1.doc,
+                pointer: at.to_owned(),
+            },
+            format!(
+                "object has {} properties; the generator's limit is {MAX_PROPERTIES} per object (one Rust struct; rustc cannot build much larger derived structs); split it into nested objects",
+                props.len()
+            ),
+        ));
+    }
     let declared: BTreeSet<&str> = props.iter().map(|(n, _)| n.as_str()).collect();
     let required_names: BTreeSet<&str> = required.iter().map(|(n, _)| n.as_str()).collect();
     if !matches!(additional, Additional::Schema(_) | Additional::AnyValue) {
