@@ -129,6 +129,27 @@ fn refs_stay_below_the_root_unless_widened() {
         "/properties/m/$ref",
         "outside the schema root",
     );
+    // A symbolic link inside the root does not lead outside it either.
+    #[cfg(unix)]
+    {
+        let link_dir = outer.path().join("linked");
+        let ev = event(json!({"properties": {"m": {"$ref": "../../common/money"}}}));
+        write(&link_dir, EV, &ev);
+        std::fs::create_dir_all(link_dir.join("common")).unwrap();
+        std::os::unix::fs::symlink(
+            outer.path().join("shared/money.json"),
+            link_dir.join("common/money"), // no `.json`: not part of the walked catalog
+        )
+        .unwrap();
+        let err = generate_err(&link_dir);
+        assert_at(
+            &err,
+            &link_dir,
+            EV,
+            "/properties/m/$ref",
+            "outside the schema root",
+        );
+    }
     // Widened explicitly, the same catalog generates and uses the shared type.
     let code = Config::new()
         .schemas_dir(&dir)

@@ -306,8 +306,17 @@ impl DocStore {
         reference: &str,
         target: &Path,
     ) -> Result<(), CompatError> {
+        // Lexically first, then (for files that exist) after following symlinks, so a link
+        // inside the root cannot lead outside it either.
+        let outside = |root: &Path| {
+            !target.starts_with(root)
+                || matches!(
+                    (std::fs::canonicalize(target), std::fs::canonicalize(root)),
+                    (Ok(t), Ok(r)) if !t.starts_with(&r)
+                )
+        };
         match &self.root {
-            Some(root) if !target.starts_with(root) => Err(CompatError::Ref {
+            Some(root) if matches!(self.source, Source::Disk) && outside(root) => Err(CompatError::Ref {
                 file: self.docs[doc].path.clone(),
                 pointer: format!("{pointer}/$ref"),
                 reference: reference.to_string(),
