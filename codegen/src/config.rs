@@ -125,8 +125,8 @@ impl Config {
     /// }"#)?;
     /// let code = pmp_event_codegen::Config::new().schema_file(&file).generate_to_string()?;
     /// assert!(code.contains("pub struct Greeting"));
-    /// assert!(code.contains("pub text: String"));
-    /// assert!(code.contains("pub times: Option<u8>")); // width from the bounds
+    /// assert!(code.contains("pub text: ::std::string::String"));
+    /// assert!(code.contains("pub times: ::std::option::Option<u8>")); // width from the bounds
     ///
     /// // Unsupported input is an error naming the file and the JSON pointer.
     /// std::fs::write(&file, r#"{"type": "object", "properties": {"a": {"if": {}}}}"#)?;
