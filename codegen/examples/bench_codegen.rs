@@ -8,6 +8,11 @@
 //! best of three runs: `case=NAME schemas=N seconds=S ms_per_schema=M`, plus the raw baseline
 //! measured in the same run (reading and `serde_json`-parsing every file of the catalog, best of
 //! three) and the ratio of the two, so the numbers stay comparable on a loaded machine.
+//!
+//! Scaling in properties (`properties_5k` .. `properties_40k`): one standalone schema of N
+//! properties, grouped in objects of the largest size the generator accepts
+//! ([`pmp_event_codegen::ir::object::MAX_PROPERTIES`]); `properties_one_object_over_limit`
+//! puts 40,000 properties in one object, which is refused.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -136,6 +141,65 @@ fn report(case: &str, n: usize, dir: &Path) {
     );
 }
 
+/// One standalone schema with `n` properties in objects of at most `per_object` properties
+/// (a root object whose properties are objects): strings, integers with bounds, numbers.
+fn wide_schema(n: usize, per_object: usize) -> Value {
+    let prop = |i: usize| match i % 3 {
+        0 => serde_json::json!({"type": "integer", "minimum": 0, "maximum": 1000}),
+        1 => serde_json::json!({"type": "number"}),
+        _ => serde_json::json!({"type": "string"}),
+    };
+    let object = |from: usize, to: usize| {
+        let props: serde_json::Map<String, Value> =
+            (from..to).map(|i| (format!("p{i:06}"), prop(i))).collect();
+        serde_json::json!({"type": "object", "additionalProperties": false, "properties": props})
+    };
+    if n <= per_object {
+        let mut root = object(0, n);
+        root["title"] = Value::String("Wide".into());
+        return root;
+    }
+    let groups: serde_json::Map<String, Value> = (0..n.div_ceil(per_object))
+        .map(|g| {
+            (
+                format!("group{g:04}"),
+                object(g * per_object, ((g + 1) * per_object).min(n)),
+            )
+        })
+        .collect();
+    serde_json::json!({"title": "Wide", "type": "object", "properties": groups})
+}
+
+/// `generate` of one standalone schema file with `n` properties: best of three, plus the
+/// parse baseline of the same file.
+fn report_wide(case: &str, n: usize, per_object: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("wide.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec_pretty(&wide_schema(n, per_object)).unwrap(),
+    )
+    .expect("write");
+    let baseline = parse_baseline(dir.path());
+    let mut best = f64::MAX;
+    let mut outcome = String::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let result = Config::new().schema_file(&file).generate_to_string();
+        best = best.min(start.elapsed().as_secs_f64());
+        outcome = match result {
+            Ok(code) => format!("output_bytes={}", code.len()),
+            Err(e) => format!("refused=\"{}\"", e.message()),
+        };
+    }
+    println!(
+        "case={case} properties={n} per_object={per_object} seconds={best:.4} us_per_property={:.2} \
+         parse_baseline_seconds={baseline:.4} ratio_vs_parse={:.1} {outcome}",
+        best * 1e6 / n as f64,
+        best / baseline
+    );
+}
+
 fn main() {
     let repo = repo_schemas();
     let n_repo = payload_files(&repo).len();
@@ -145,4 +209,11 @@ fn main() {
         synthetic(n, dir.path());
         report(&format!("synthetic_{n}"), n, dir.path());
     }
+    // Scaling in properties: objects of the largest size the generator accepts, and one
+    // object above the limit (refused, with the time it takes to say so).
+    let limit = pmp_event_codegen::ir::object::MAX_PROPERTIES;
+    for n in [5_000, 10_000, 20_000, 40_000] {
+        report_wide(&format!("properties_{}k", n / 1000), n, limit);
+    }
+    report_wide("properties_one_object_over_limit", 40_000, 40_000);
 }

@@ -29,6 +29,7 @@ pub struct Config {
     out_file_name: String,
     deny_lint_errors: bool,
     json_schema: bool,
+    refs_root: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -45,6 +46,7 @@ impl Config {
             out_file_name: "events.rs".to_owned(),
             deny_lint_errors: false,
             json_schema: false,
+            refs_root: None,
         }
     }
 
@@ -120,13 +122,35 @@ impl Config {
             .with_position(Some((first.line, first.col))))
     }
 
+    /// Let `$ref`s read schema files anywhere below `dir` (which should contain the input).
+    ///
+    /// By default a `$ref` may only lead to files below the schema directory (or, for
+    /// [`Config::schema_file`], below that file's directory): `"$ref": "/etc/passwd"` or
+    /// `"../../shared/x.json"` is an error naming the referring file and pointer, and the file
+    /// is never read. Widen the root explicitly when a service shares schemas from a
+    /// sibling directory:
+    ///
+    /// ```no_run
+    /// // build.rs: schemas/ refers to ../shared-schemas/common/*.json
+    /// pmp_event_codegen::Config::new()
+    ///     .schemas_dir("schemas")
+    ///     .allow_refs_under("..")
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
+    pub fn allow_refs_under(mut self, dir: impl AsRef<Path>) -> Self {
+        self.refs_root = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
     fn load(&self) -> Result<Catalog> {
+        let root = self.refs_root.as_deref();
         match &self.input {
             Input::None => Err(Error::config(
                 "no input: call `schemas_dir(..)` or `schema_file(..)`",
             )),
-            Input::Dir(dir) => Catalog::load_dir(dir),
-            Input::File(file) => Catalog::load_file(file),
+            Input::Dir(dir) => Catalog::load_dir_with_root(dir, root),
+            Input::File(file) => Catalog::load_file_with_root(file, root),
         }
     }
 
@@ -159,8 +183,8 @@ impl Config {
     /// }"#)?;
     /// let code = pmp_event_codegen::Config::new().schema_file(&file).generate_to_string()?;
     /// assert!(code.contains("pub struct Greeting"));
-    /// assert!(code.contains("pub text: String"));
-    /// assert!(code.contains("pub times: Option<u8>")); // width from the bounds
+    /// assert!(code.contains("pub text: ::std::string::String"));
+    /// assert!(code.contains("pub times: ::std::option::Option<u8>")); // width from the bounds
     ///
     /// // Unsupported input is an error naming the file and the JSON pointer.
     /// std::fs::write(&file, r#"{"type": "object", "properties": {"a": {"if": {}}}}"#)?;

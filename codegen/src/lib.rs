@@ -1,4 +1,5 @@
-//! Schema-first code generator: JSON Schema (draft 2020-12) files in, typed Rust out.
+//! Schema-first code generator: JSON Schema (draft 2020-12, and draft-07 where `$schema`
+//! says so) files in, typed Rust out.
 //!
 //! Call it from `build.rs` like `prost-build`:
 //!
@@ -12,7 +13,7 @@
 //! Data flow, one module per phase:
 //!
 //! ```text
-//! schemas/**/*.json --schema (load, $ref resolve, bundle)--> Catalog
+//! schemas/**/*.json --schema (one loader: load, $ref resolve below the root, bundle)--> Catalog
 //!                   --ir (lower: objects, enums, oneOf, allOf, ...)--> Model
 //!                   --emit (quote + prettyplease)--> events.rs
 //! ```

@@ -105,6 +105,64 @@ fn unresolvable_ref() {
 }
 
 #[test]
+fn refs_stay_below_the_root_unless_widened() {
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("schemas");
+    write(
+        outer.path(),
+        "shared/money.json",
+        r#"{"type": "object", "properties": {"cents": {"type": "integer"}}}"#,
+    );
+    // Without `$id` the reference is a path relative to the file (with an `$id`, `..` stops at
+    // the URI's root, which the project maps to the schema directory).
+    let mut ev: Value = serde_json::from_str(&event(
+        json!({"properties": {"m": {"$ref": "../../../shared/money.json"}}}),
+    ))
+    .unwrap();
+    ev.as_object_mut().unwrap().remove("$id");
+    write(&dir, EV, &ev.to_string());
+    let err = generate_err(&dir);
+    assert_at(
+        &err,
+        &dir,
+        EV,
+        "/properties/m/$ref",
+        "outside the schema root",
+    );
+    // A symbolic link inside the root does not lead outside it either.
+    #[cfg(unix)]
+    {
+        let link_dir = outer.path().join("linked");
+        let ev = event(json!({"properties": {"m": {"$ref": "../../common/money"}}}));
+        write(&link_dir, EV, &ev);
+        std::fs::create_dir_all(link_dir.join("common")).unwrap();
+        std::os::unix::fs::symlink(
+            outer.path().join("shared/money.json"),
+            link_dir.join("common/money"), // no `.json`: not part of the walked catalog
+        )
+        .unwrap();
+        let err = generate_err(&link_dir);
+        assert_at(
+            &err,
+            &link_dir,
+            EV,
+            "/properties/m/$ref",
+            "outside the schema root",
+        );
+    }
+    // Widened explicitly, the same catalog generates and uses the shared type.
+    let code = Config::new()
+        .schemas_dir(&dir)
+        .allow_refs_under(outer.path())
+        .generate_to_string()
+        .unwrap();
+    assert!(
+        code.contains("pub m: ::std::option::Option<Money>"),
+        "{code}"
+    );
+}
+
+#[test]
 fn ref_to_missing_pointer() {
     let dir = tempfile::tempdir().unwrap();
     let ev = event(json!({"properties": {"x": {"$ref": "#/$defs/nope"}}}));
@@ -115,7 +173,7 @@ fn ref_to_missing_pointer() {
         dir.path(),
         EV,
         "/properties/x/$ref",
-        "points to nothing",
+        "the JSON pointer does not exist",
     );
 }
 
@@ -151,7 +209,7 @@ fn cyclic_ref_chain_across_files() {
 fn unsupported_keyword() {
     let dir = tempfile::tempdir().unwrap();
     let ev = event(json!({"properties": {"x": {
-        "type": "object", "patternProperties": {"^a": {"type": "string"}}
+        "type": "object", "if": {"required": ["a"]}, "then": {"required": ["b"]}
     }}}));
     write(dir.path(), EV, &ev);
     let err = generate_err(dir.path());
@@ -159,8 +217,8 @@ fn unsupported_keyword() {
         &err,
         dir.path(),
         EV,
-        "/properties/x/patternProperties",
-        "unsupported keyword `patternProperties`",
+        "/properties/x/if",
+        "unsupported keyword `if`",
     );
 }
 
@@ -336,14 +394,29 @@ fn event_conventions() {
             "`false` schema",
         ),
         (
-            json!({"properties": {"t": {"type": "array", "items": [{"type": "string"}]}}}),
-            "/properties/t/items",
-            "tuple form",
+            json!({"properties": {"t": {"type": "array", "prefixItems": {"type": "string"}}}}),
+            "/properties/t/prefixItems",
+            "must be an array",
+        ),
+        (
+            json!({"properties": {"t": {"type": "array", "additionalItems": false}}}),
+            "/properties/t/additionalItems",
+            "draft-07 keyword",
+        ),
+        (
+            json!({"properties": {"t": {"type": "object", "patternProperties": {"([": {}}}}}),
+            "/properties/t/patternProperties/([",
+            "invalid regular expression",
+        ),
+        (
+            json!({"properties": {"d": {"type": "string", "format": "date-time", "default": "yesterday"}}}),
+            "/properties/d/default",
+            "`default` does not fit",
         ),
         (
             json!({"properties": {"r": {"$ref": "#anchor"}}}),
             "/properties/r/$ref",
-            "plain-name fragment",
+            "no such anchor",
         ),
         (
             json!({"properties": {"p": {"$ref": "#/$defs/x", "properties": {}}}, "$defs": {"x": {"type": "string"}}}),
@@ -356,11 +429,15 @@ fn event_conventions() {
             "not declared",
         ),
         (
-            json!({"properties": {"m": {"type": ["string", "integer"]}}}),
+            json!({"properties": {"m": {"type": ["string", "bogus"]}}}),
             "/properties/m/type",
-            "several non-null types",
+            "unknown `type` value",
         ),
-        (json!({"definitions": {}}), "/definitions", "use `$defs`"),
+        (
+            json!({"definitions": {}}),
+            "/definitions",
+            "draft-07 keyword: declare `\"$schema\"",
+        ),
     ];
     for (extra, pointer, needle) in cases {
         let dir = tempfile::tempdir().unwrap();

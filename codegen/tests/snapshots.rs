@@ -48,6 +48,10 @@ snapshot!(
     pii,
     refs,
     currency,
+    prelude_names,
+    non_ascii,
+    real_world,
+    draft07,
 );
 
 #[test]

@@ -85,7 +85,7 @@ fn event_tokens(e: &EventDef, model: &Model) -> TokenStream {
                 schema_json: #schema_const,
             };
 
-            fn partition_key(&self) -> String {
+            fn partition_key(&self) -> ::std::string::String {
                 #key_expr
             }
         }
@@ -93,7 +93,7 @@ fn event_tokens(e: &EventDef, model: &Model) -> TokenStream {
         #[doc = #alias_doc]
         pub type #envelope_alias = #rt::Envelope<#ty>;
 
-        impl From<#rt::Envelope<#ty>> for AnyEvent {
+        impl ::core::convert::From<#rt::Envelope<#ty>> for AnyEvent {
             fn from(envelope: #rt::Envelope<#ty>) -> Self {
                 AnyEvent::#ty(envelope)
             }
@@ -166,9 +166,9 @@ pub fn emit(model: &Model) -> TokenStream {
                     #( (#event_types, #versions) => envelope.into_typed().map(AnyEvent::#types), )*
                     (event_type, version) => {
                         if SCHEMAS.iter().any(|s| s.event_type == event_type) {
-                            Err(#rt::DecodeError::UnknownVersion { event_type: event_type.to_owned(), version })
+                            ::core::result::Result::Err(#rt::DecodeError::UnknownVersion { event_type: event_type.to_owned(), version })
                         } else {
-                            Err(#rt::DecodeError::UnknownEventType { event_type: event_type.to_owned() })
+                            ::core::result::Result::Err(#rt::DecodeError::UnknownEventType { event_type: event_type.to_owned() })
                         }
                     }
                 }
@@ -205,14 +205,14 @@ pub fn emit(model: &Model) -> TokenStream {
             }
 
             /// The Kafka record key (the payload's `x-kafka-key` property).
-            pub fn partition_key(&self) -> String {
+            pub fn partition_key(&self) -> ::std::string::String {
                 match self {
                     #( AnyEvent::#types(e) => e.partition_key(), )*
                 }
             }
 
             /// Serialize to the wire JSON (the envelope).
-            pub fn to_json(&self) -> ::core::result::Result<Vec<u8>, #rt::__private::serde_json::Error> {
+            pub fn to_json(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::__private::serde_json::Error> {
                 #rt::__private::serde_json::to_vec(self)
             }
         }

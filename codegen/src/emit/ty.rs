@@ -1,5 +1,9 @@
 //! Rust type expressions for [`Ty`], through the runtime's re-exports so that a service
 //! needs no direct dependency on `uuid`, `chrono` or `serde_json`.
+//!
+//! Standard types are always written as full paths (`::std::option::Option`,
+//! `::std::string::String`, ...): a schema may define a type called `Option`, `String`,
+//! `Box`, `Vec` or `Result`, and the generated item would otherwise shadow the prelude.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -44,7 +48,7 @@ pub fn tokens(ty: &Ty) -> TokenStream {
             quote! { #id }
         }
         Ty::F64 => quote! { f64 },
-        Ty::String => quote! { String },
+        Ty::String => quote! { ::std::string::String },
         Ty::Uuid => quote! { #rt::__private::uuid::Uuid },
         Ty::Date => quote! { #rt::__private::chrono::NaiveDate },
         Ty::DateTime => quote! { #rt::__private::chrono::DateTime<#rt::__private::chrono::Utc> },
@@ -54,19 +58,23 @@ pub fn tokens(ty: &Ty) -> TokenStream {
         }
         Ty::Vec(t) => {
             let t = tokens(t);
-            quote! { Vec<#t> }
+            quote! { ::std::vec::Vec<#t> }
         }
         Ty::Map(t) => {
             let t = tokens(t);
-            quote! { ::std::collections::BTreeMap<String, #t> }
+            quote! { ::std::collections::BTreeMap<::std::string::String, #t> }
+        }
+        Ty::Tuple(items) => {
+            let items = items.iter().map(tokens);
+            quote! { ( #(#items,)* ) }
         }
         Ty::Nullable(t) => {
             let t = tokens(t);
-            quote! { Option<#t> }
+            quote! { ::std::option::Option<#t> }
         }
         Ty::Boxed(t) => {
             let t = tokens(t);
-            quote! { Box<#t> }
+            quote! { ::std::boxed::Box<#t> }
         }
     }
 }

@@ -123,7 +123,9 @@ fn emit_struct(
         let fdocs = attrs(&schema_paragraphs(&f.docs));
         let fname = ident(&f.rust_name);
         let mut serde_args: Vec<TokenStream> = Vec::new();
-        if unraw(&f.rust_name) != f.json_name {
+        if f.flatten {
+            serde_args.push(quote! { flatten });
+        } else if unraw(&f.rust_name) != f.json_name {
             let wire = &f.json_name;
             serde_args.push(quote! { rename = #wire });
         }
@@ -137,8 +139,10 @@ fn emit_struct(
                 fn #fn_ident() -> #t { #value }
             });
         } else if !f.required {
-            serde_args.push(quote! { default, skip_serializing_if = "Option::is_none" });
-            if matches!(f.ty, Ty::Nullable(_)) {
+            serde_args
+                .push(quote! { default, skip_serializing_if = "::std::option::Option::is_none" });
+            // Any JSON includes `null`: keep a present `null` apart from an absent property.
+            if matches!(f.ty, Ty::Nullable(_) | Ty::Any) {
                 needs.double_option = true;
                 serde_args.push(quote! { deserialize_with = "deserialize_present" });
             }
@@ -156,7 +160,7 @@ fn emit_struct(
         field_tokens.push(quote! {
             /// Properties not declared in the schema (`additionalProperties`).
             #[serde(flatten)]
-            pub additional_properties: ::std::collections::BTreeMap<String, #t>,
+            pub additional_properties: ::std::collections::BTreeMap<::std::string::String, #t>,
         });
     }
     let deny = if deny_unknown {
@@ -170,11 +174,15 @@ fn emit_struct(
         needs.redacted = true;
         let name_str = def.name.as_str();
         let entries = fields.iter().map(|f| {
-            let key = f.json_name.as_str();
+            let key = if f.flatten {
+                unraw(&f.rust_name)
+            } else {
+                f.json_name.as_str()
+            };
             let fname = ident(&f.rust_name);
             if f.pii || redact_all {
                 if !f.required && f.default.is_none() {
-                    quote! { .field(#key, &self.#fname.as_ref().map(|_| RedactedPii)) }
+                    quote! { .field(#key, &::std::option::Option::as_ref(&self.#fname).map(|_| RedactedPii)) }
                 } else {
                     quote! { .field(#key, &RedactedPii) }
                 }
@@ -265,10 +273,10 @@ fn emit_string_enum(
         impl ::core::str::FromStr for #name {
             type Err = UnknownEnumValue;
 
-            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+            fn from_str(s: &str) -> ::core::result::Result<Self, <Self as ::core::str::FromStr>::Err> {
                 match s {
-                    #(#wires => Ok(#name::#idents),)*
-                    _ => Err(UnknownEnumValue { type_name: #name_str }),
+                    #(#wires => ::core::result::Result::Ok(#name::#idents),)*
+                    _ => ::core::result::Result::Err(UnknownEnumValue { type_name: #name_str }),
                 }
             }
         }
@@ -360,7 +368,25 @@ pub fn default_tokens(v: &DefaultValue) -> TokenStream {
                 quote! { #lit }
             }
         }
-        DefaultValue::Str(s) => quote! { String::from(#s) },
+        DefaultValue::Str(s) => quote! { ::std::string::String::from(#s) },
+        // The text was checked against its format when generating, so the fallback
+        // (`Default`) is never taken; it keeps the generated code free of panics.
+        DefaultValue::Parsed(ty, s) => {
+            let rt = rt();
+            match ty {
+                Ty::Uuid => quote! {
+                    #rt::__private::uuid::Uuid::parse_str(#s).unwrap_or_default()
+                },
+                Ty::Date => quote! {
+                    <#rt::__private::chrono::NaiveDate as ::core::str::FromStr>::from_str(#s).unwrap_or_default()
+                },
+                _ => quote! {
+                    #rt::__private::chrono::DateTime::parse_from_rfc3339(#s)
+                        .map(|t| t.with_timezone(&#rt::__private::chrono::Utc))
+                        .unwrap_or_default()
+                },
+            }
+        }
         DefaultValue::Variant(t, v) => {
             let t = ident(t);
             let v = ident(v);
@@ -368,13 +394,13 @@ pub fn default_tokens(v: &DefaultValue) -> TokenStream {
         }
         DefaultValue::List(items) => {
             let items = items.iter().map(default_tokens);
-            quote! { vec![#(#items),*] }
+            quote! { ::std::vec![#(#items),*] }
         }
         DefaultValue::Empty => quote! { ::core::default::Default::default() },
-        DefaultValue::Null => quote! { None },
+        DefaultValue::Null => quote! { ::std::option::Option::None },
         DefaultValue::Some(inner) => {
             let inner = default_tokens(inner);
-            quote! { Some(#inner) }
+            quote! { ::std::option::Option::Some(#inner) }
         }
     }
 }
@@ -405,12 +431,12 @@ pub fn helpers(needs: &Needs) -> TokenStream {
     if needs.double_option {
         out.extend(quote! {
             /// Present (even as `null`) means `Some(..)`, so absent and `null` stay apart.
-            fn deserialize_present<'de, T, D>(deserializer: D) -> ::core::result::Result<Option<T>, D::Error>
+            fn deserialize_present<'de, T, D>(deserializer: D) -> ::core::result::Result<::std::option::Option<T>, D::Error>
             where
                 T: #rt::__private::serde::Deserialize<'de>,
                 D: #rt::__private::serde::Deserializer<'de>,
             {
-                <T as #rt::__private::serde::Deserialize<'de>>::deserialize(deserializer).map(Some)
+                <T as #rt::__private::serde::Deserialize<'de>>::deserialize(deserializer).map(::std::option::Option::Some)
             }
         });
     }

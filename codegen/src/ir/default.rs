@@ -3,7 +3,9 @@
 //! The field keeps its plain type `T` and gets `#[serde(default = "..")]` with a generated
 //! function returning the value, so a consumer never sees `None` for a defaulted property.
 //! Serialization always writes the field. Supported values: booleans, numbers, strings, values
-//! of generated string enums, arrays of those, `null` for nullable fields and `{}` for maps.
+//! of generated string enums, arrays of those, `null` for nullable fields, `{}` for maps, and
+//! `uuid` / `date` / `date-time` strings (checked against their format when generating, then
+//! parsed by the generated default function).
 
 use serde_json::Value;
 
@@ -20,6 +22,14 @@ pub fn check(lw: &Lowerer<'_>, loc: &Loc, ty: &Ty, value: &Value) -> Result<Defa
             "`default` does not fit the property's type (or is not supported for it)",
         )
     })
+}
+
+/// Whether `text` is a valid `format` string, by the runtime validator's own format checks.
+fn valid_format(format: &str, text: &str) -> bool {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&serde_json::json!({ "format": format }))
+        .is_ok_and(|v| v.is_valid(&Value::String(text.to_owned())))
 }
 
 fn convert(lw: &Lowerer<'_>, ty: &Ty, value: &Value) -> Option<DefaultValue> {
@@ -41,6 +51,15 @@ fn convert(lw: &Lowerer<'_>, ty: &Ty, value: &Value) -> Option<DefaultValue> {
         }
         (Ty::F64, Value::Number(n)) => DefaultValue::Float(n.as_f64()?),
         (Ty::String, Value::String(s)) => DefaultValue::Str(s.clone()),
+        (Ty::Uuid, Value::String(s)) if valid_format("uuid", s) => {
+            DefaultValue::Parsed(ty.clone(), s.clone())
+        }
+        (Ty::Date, Value::String(s)) if valid_format("date", s) => {
+            DefaultValue::Parsed(ty.clone(), s.clone())
+        }
+        (Ty::DateTime, Value::String(s)) if valid_format("date-time", s) => {
+            DefaultValue::Parsed(ty.clone(), s.clone())
+        }
         (Ty::Vec(inner), Value::Array(items)) => DefaultValue::List(
             items
                 .iter()

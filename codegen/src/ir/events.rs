@@ -10,12 +10,14 @@
 //! type). `x-event-type` / `x-event-version`, when present, must match the path.
 //! `x-compatibility` defaults to `BACKWARD_TRANSITIVE`.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::lower::Lowerer;
 use super::name::type_name;
-use super::recursion::box_recursive;
-use super::{EventDef, Model, Ty, TypeKind};
+use super::recursion::{box_recursive, left_recursive};
+use super::{EventDef, Model, Ty, TypeDef, TypeKind};
 use crate::error::Result;
 use crate::schema::bundle::bundle;
 use crate::schema::catalog::escape_pointer;
@@ -100,8 +102,9 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
         }
     }
     events.sort_by(|a: &EventDef, b| (&a.event_type, a.version).cmp(&(&b.event_type, b.version)));
-    let mut types = lw.types;
-    box_recursive(&mut types);
+    let mut reserved: Vec<String> = vec!["AnyEvent".to_owned()];
+    reserved.extend(events.iter().map(|e| format!("{}Envelope", e.type_name)));
+    let types = finish(cat, lw.types, &reserved)?;
     Ok(Model {
         types,
         events,
@@ -135,8 +138,7 @@ pub fn lower_standalone(cat: &Catalog) -> Result<Model> {
         _ => lw.name_for(&root)?,
     };
     let json = to_json(&bundle(cat, &root)?);
-    let mut types = lw.types;
-    box_recursive(&mut types);
+    let types = finish(cat, lw.types, &[])?;
     Ok(Model {
         types,
         events: Vec::new(),
@@ -146,24 +148,61 @@ pub fn lower_standalone(cat: &Catalog) -> Result<Model> {
     })
 }
 
+/// Names of helper items every generated file may define.
+const HELPER_TYPES: &[&str] = &["UnknownEnumValue", "RedactedPii"];
+
+/// Checks that need every type (reserved names, left-recursive unions), then boxing.
+fn finish(
+    cat: &Catalog,
+    mut types: BTreeMap<String, TypeDef>,
+    reserved: &[String],
+) -> Result<BTreeMap<String, TypeDef>> {
+    for name in HELPER_TYPES
+        .iter()
+        .copied()
+        .chain(reserved.iter().map(String::as_str))
+    {
+        if let Some(def) = types.get(name) {
+            return Err(cat.error(
+                &def.loc,
+                format!("type name `{name}` is reserved for an item the generator emits; rename the schema (e.g. with `x-rust-name`)"),
+            ));
+        }
+    }
+    if let Some((def, cycle)) = left_recursive(&types) {
+        return Err(cat.error(
+            &def.loc,
+            format!(
+                "left-recursive schema: `{}` can contain itself at the same JSON value (through `anyOf`/`oneOf` branches, type unions or `$ref`s, with no object property or array item in between), so deserializing it would never terminate; put the recursion inside an object property or array",
+                cycle.join("` -> `")
+            ),
+        ));
+    }
+    box_recursive(&mut types);
+    Ok(types)
+}
+
 fn lower_defs(lw: &mut Lowerer<'_>, doc: usize) -> Result<()> {
     let root = Loc {
         doc,
         pointer: String::new(),
     };
-    let names: Vec<String> = lw
-        .cat
-        .get(&root)
-        .and_then(|v| v.get("$defs"))
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    for name in names {
-        let loc = Loc {
-            doc,
-            pointer: format!("/$defs/{}", escape_pointer(&name)),
-        };
-        lw.named(&loc)?;
+    // Draft-07 documents keep definitions under `definitions`.
+    for keyword in ["$defs", "definitions"] {
+        let names: Vec<String> = lw
+            .cat
+            .get(&root)
+            .and_then(|v| v.get(keyword))
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for name in names {
+            let loc = Loc {
+                doc,
+                pointer: format!("/{keyword}/{}", escape_pointer(&name)),
+            };
+            lw.named(&loc)?;
+        }
     }
     Ok(())
 }

@@ -188,7 +188,10 @@ impl<'c> Lowerer<'c> {
             .skip(1)
             .map(|s| s.replace("~1", "/").replace("~0", "~"))
             .collect();
-        if segments.len() == 2 && segments[0] == "$defs" && !self.prefixed_defs.contains(&loc.doc) {
+        if segments.len() == 2
+            && (segments[0] == "$defs" || segments[0] == "definitions")
+            && !self.prefixed_defs.contains(&loc.doc)
+        {
             return Ok(type_name(&segments[1]));
         }
         let mut name = root;
@@ -198,6 +201,9 @@ impl<'c> Lowerer<'c> {
                 "properties"
                     | "items"
                     | "$defs"
+                    | "definitions"
+                    | "prefixItems"
+                    | "patternProperties"
                     | "oneOf"
                     | "anyOf"
                     | "allOf"
@@ -235,7 +241,9 @@ impl<'c> Lowerer<'c> {
                     .cat
                     .error(&loc.child("$ref"), "`$ref` must be a string"));
             };
-            for key in map.keys() {
+            // Draft-07 ignores every keyword beside `$ref`; 2020-12 applies them.
+            let draft7 = self.cat.is_draft7(loc);
+            for key in map.keys().filter(|_| !draft7) {
                 if !keywords::allowed_beside_ref(key) {
                     return Err(self.cat.error(
                         &loc.child(key),
@@ -274,17 +282,20 @@ impl<'c> Lowerer<'c> {
             ["number"] => Lowered::Ty(Ty::F64),
             ["boolean"] => Lowered::Ty(Ty::Bool),
             ["null"] => return Ok(Lowered::Ty(Ty::Unit)),
-            [] if map.contains_key("properties") || map.contains_key("additionalProperties") => {
+            [] if map.contains_key("properties")
+                || map.contains_key("additionalProperties")
+                || map.contains_key("patternProperties") =>
+            {
                 object::lower(self, loc, map, hint)?
             }
-            [] if map.contains_key("items") => array::lower(self, loc, map, hint)?,
-            [] => Lowered::Ty(Ty::Any),
-            _ => {
-                return Err(self.cat.error(
-                    &loc.child("type"),
-                    "several non-null types in `type` are not supported; use `oneOf`",
-                ))
+            [] if map.contains_key("items") || map.contains_key("prefixItems") => {
+                array::lower(self, loc, map, hint)?
             }
+            [] => Lowered::Ty(Ty::Any),
+            several => Lowered::Def {
+                kind: self.type_union(loc, map, several, hint)?,
+                nullable: false,
+            },
         };
         Ok(match (lowered, nullable) {
             (lowered, false) => lowered,
@@ -294,6 +305,60 @@ impl<'c> Lowerer<'c> {
                 nullable: true,
             },
         })
+    }
+
+    /// `type: [several types]`: an untagged enum with one variant per JSON type, tried in
+    /// the order boolean, integer, number, string, array, object (so `1` is an integer).
+    fn type_union(
+        &mut self,
+        loc: &Loc,
+        map: &Map<String, Value>,
+        types: &[&'static str],
+        hint: &str,
+    ) -> Result<TypeKind> {
+        const ORDER: [&str; 6] = ["boolean", "integer", "number", "string", "array", "object"];
+        let mut variants = Vec::new();
+        for t in ORDER.iter().filter(|t| types.contains(t)) {
+            let (rust, ty) = match *t {
+                "boolean" => ("Boolean", Ty::Bool),
+                "integer" => ("Integer", Ty::Int(integer::width(map, None))),
+                "number" => ("Number", Ty::F64),
+                "string" => ("String", format::string_ty(map)),
+                "array" => {
+                    let lowered = array::lower(self, loc, map, &format!("{hint}Array"))?;
+                    (
+                        "Array",
+                        self.union_member(lowered, loc, &format!("{hint}Array"))?,
+                    )
+                }
+                _ => {
+                    let lowered = object::lower(self, loc, map, &format!("{hint}Object"))?;
+                    (
+                        "Object",
+                        self.union_member(lowered, loc, &format!("{hint}Object"))?,
+                    )
+                }
+            };
+            variants.push(super::DataVariant {
+                rust: rust.to_owned(),
+                wire: None,
+                ty: Some(ty),
+                docs: vec![format!("A JSON {t}.")],
+            });
+        }
+        Ok(TypeKind::Untagged(variants))
+    }
+
+    /// The type of one member of a type union, defining it as `name` when it is new.
+    fn union_member(&mut self, lowered: Lowered, loc: &Loc, name: &str) -> Result<Ty> {
+        match lowered {
+            Lowered::Ty(ty) => Ok(ty),
+            Lowered::Def { kind, .. } => {
+                self.claim(name, loc)?;
+                self.define(name, loc, kind);
+                Ok(Ty::Named(name.to_owned()))
+            }
+        }
     }
 
     /// `type` as a list of non-null type names plus whether `null` is allowed.
@@ -329,8 +394,9 @@ impl<'c> Lowerer<'c> {
 
     /// Reject unknown keywords and invalid `pattern`s at `loc`.
     pub fn check_keywords(&mut self, loc: &Loc, map: &Map<String, Value>) -> Result<()> {
+        let draft7 = self.cat.is_draft7(loc);
         for (key, value) in map {
-            if !keywords::is_known(key) {
+            if !keywords::is_known(key, draft7) {
                 return Err(self.cat.error(
                     &loc.child(key),
                     format!(
@@ -341,6 +407,28 @@ impl<'c> Lowerer<'c> {
             }
             match key.as_str() {
                 "pattern" => self.check_pattern(&loc.child(key), value)?,
+                "multipleOf" if !value.as_f64().is_some_and(|n| n > 0.0) => {
+                    return Err(self.cat.error(
+                        &loc.child(key),
+                        "`multipleOf` must be a number greater than 0",
+                    ));
+                }
+                "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum"
+                    if !value.is_number() =>
+                {
+                    return Err(self
+                        .cat
+                        .error(&loc.child(key), format!("`{key}` must be a number")));
+                }
+                "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties"
+                | "maxProperties" | "minContains" | "maxContains"
+                    if !is_count(value) =>
+                {
+                    return Err(self.cat.error(
+                        &loc.child(key),
+                        format!("`{key}` must be a non-negative integer"),
+                    ));
+                }
                 "required" => {
                     let ok = value
                         .as_array()
@@ -351,7 +439,18 @@ impl<'c> Lowerer<'c> {
                             .error(&loc.child(key), "`required` must be an array of strings"));
                     }
                 }
-                "properties" | "$defs" if !value.is_object() => {
+                "patternProperties" => {
+                    let Some(patterns) = value.as_object() else {
+                        return Err(self
+                            .cat
+                            .error(&loc.child(key), "`patternProperties` must be an object"));
+                    };
+                    for pattern in patterns.keys() {
+                        let at = loc.child(key).child(pattern);
+                        self.check_pattern(&at, &Value::String(pattern.clone()))?;
+                    }
+                }
+                "properties" | "$defs" | "definitions" if !value.is_object() => {
                     return Err(self
                         .cat
                         .error(&loc.child(key), format!("`{key}` must be an object")));
@@ -485,8 +584,14 @@ pub fn mentions(ty: &Ty, name: &str) -> bool {
     match ty {
         Ty::Named(n) => n == name,
         Ty::Vec(t) | Ty::Map(t) | Ty::Nullable(t) | Ty::Boxed(t) => mentions(t, name),
+        Ty::Tuple(items) => items.iter().any(|t| mentions(t, name)),
         _ => false,
     }
+}
+
+/// A non-negative integer (`2.0` counts, as in JSON Schema).
+fn is_count(v: &Value) -> bool {
+    v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0)
 }
 
 fn is_type_ident(s: &str) -> bool {

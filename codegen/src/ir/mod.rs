@@ -6,16 +6,16 @@
 //!
 //! | module | construct |
 //! |---|---|
-//! | [`object`] | `properties`, `required`, `additionalProperties` (structs and maps) |
+//! | [`object`] | `properties`, `required`, `additionalProperties`, `patternProperties` (structs and maps) |
 //! | [`string_enum`] | `enum` and `const` |
 //! | [`one_of`] | `oneOf`/`anyOf`: tagged, untagged, nullable, validation-only |
-//! | [`all_of`] | `allOf` of objects (merged) |
-//! | [`array`](mod@array) | `items`, `uniqueItems` |
+//! | [`all_of`] | `allOf` of objects (merged; unions inside flattened) |
+//! | [`array`](mod@array) | `items`, `uniqueItems`, tuples (`prefixItems`, draft-07 `items` arrays) |
 //! | [`format`](mod@format) | string `format`s |
 //! | [`integer`] | integer widths from bounds |
 //! | [`default`] | `default` values |
 //! | [`name`] | Rust identifiers, keywords, collisions |
-//! | [`recursion`] | boxing recursive fields |
+//! | [`recursion`] | boxing recursive fields, rejecting left-recursive unions |
 //! | [`events`] | the event/command registry of a schema directory |
 
 pub mod all_of;
@@ -76,6 +76,8 @@ pub enum Ty {
     Vec(Box<Ty>),
     /// `BTreeMap<String, T>`.
     Map(Box<Ty>),
+    /// A tuple `(A, B, ..)` (an array of exactly these items).
+    Tuple(Vec<Ty>),
     /// `Option<T>` standing for JSON `null`.
     Nullable(Box<Ty>),
     /// `Box<T>` (recursion).
@@ -93,6 +95,9 @@ pub enum DefaultValue {
     Float(f64),
     /// A `String`.
     Str(String),
+    /// A `uuid`, `date` or `date-time` string (checked against its `format` when generated),
+    /// parsed when the default is needed: (the field's type, the text).
+    Parsed(Ty, String),
     /// A variant of a generated string enum: (type, variant).
     Variant(String, String),
     /// A `Vec` of values.
@@ -122,6 +127,9 @@ pub struct Field {
     pub docs: Vec<String>,
     /// `x-pii`: redacted in `Debug`.
     pub pii: bool,
+    /// `#[serde(flatten)]`: the field holds an `anyOf`/`oneOf` of an `allOf` branch, read
+    /// from the same object as the other fields (`json_name` is then empty).
+    pub flatten: bool,
 }
 
 /// A unit variant of a string enum.

@@ -5,6 +5,11 @@
 //! (`self`, `Self`, `super`, `crate`) get a trailing `_`. Names that would start with a digit
 //! get a prefix. Two different schema locations that produce the same type name are an error
 //! (see [`super::lower`]): silently merging them would give one of them the wrong type.
+//!
+//! Non-ASCII names are transliterated first (`größe` -> `grosse`, `名前` -> `ming_qian`, with
+//! the `deunicode` tables), so they keep a readable identifier and their wire name through
+//! `#[serde(rename)]`. Two properties whose transliterations collide are told apart by their
+//! position (see [`super::object`]).
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
@@ -20,7 +25,7 @@ const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
 /// Type or variant name: `patient.created` -> `PatientCreated`, `in_therapy` -> `InTherapy`.
 pub fn type_name(raw: &str) -> String {
-    let cleaned: String = raw
+    let cleaned: String = transliterate(raw)
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
         .collect();
@@ -39,7 +44,7 @@ pub fn type_name(raw: &str) -> String {
 
 /// Field name: `firstName` -> `first_name`, `type` -> `r#type`.
 pub fn field_name(raw: &str) -> String {
-    let cleaned: String = raw
+    let cleaned: String = transliterate(raw)
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' {
@@ -62,6 +67,16 @@ pub fn field_name(raw: &str) -> String {
         name = format!("r#{name}");
     }
     name
+}
+
+/// ASCII spelling of `raw` (unchanged when it is ASCII already).
+fn transliterate(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.is_ascii() {
+        std::borrow::Cow::Borrowed(raw)
+    } else {
+        // Characters without a transliteration become spaces (word breaks), never `[?]`.
+        std::borrow::Cow::Owned(deunicode::deunicode_with_tofu(raw, " "))
+    }
 }
 
 /// Upper snake case for constants: `PatientCreatedV1` -> `PATIENT_CREATED_V1`.
@@ -91,5 +106,9 @@ mod tests {
         assert_eq!(field_name("max_distance_km"), "max_distance_km");
         assert_eq!(field_name("1st"), "f_1st");
         assert_eq!(const_name("PatientCreatedV1"), "PATIENT_CREATED_V1");
+        assert_eq!(field_name("größe"), "grosse");
+        assert_eq!(field_name("名前"), "ming_qian");
+        assert_eq!(type_name("größe"), "Grosse");
+        assert_eq!(field_name("\u{e000}"), "field");
     }
 }

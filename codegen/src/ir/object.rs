@@ -10,8 +10,14 @@
 //! | `additionalProperties: false` | `#[serde(deny_unknown_fields)]` |
 //! | no `properties`, `additionalProperties: S` | `BTreeMap<String, S>` (sorted: deterministic) |
 //! | `properties` and `additionalProperties: S` | struct + flattened `additional_properties` map |
+//! | `patternProperties` with one pattern `P` and `additionalProperties: false` | as `additionalProperties: P` (map, or struct + flattened map) |
+//! | other `patternProperties` | map (or flattened map) of `serde_json::Value`, keys checked by validation |
+//! | `propertyNames` | validation only (keys are `String`s) |
+//!
+//! Field names: see [`super::name`]; a non-ASCII property whose transliteration is already
+//! taken is named by its 1-based position (`grosse_2`); other collisions are errors.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -30,11 +36,27 @@ pub enum Additional {
     Deny,
     /// A schema at this location.
     Schema(Loc),
+    /// Any JSON value (several `patternProperties`, or patterns beside open or typed
+    /// additional properties); runtime validation checks each key's schema.
+    AnyValue,
 }
 
 impl Additional {
-    /// Read `additionalProperties` of the schema at `loc`.
+    /// Read `additionalProperties` (and `patternProperties`) of the schema at `loc`.
     pub fn of(loc: &Loc, map: &Map<String, Value>) -> Additional {
+        if let Some(patterns) = map
+            .get("patternProperties")
+            .and_then(Value::as_object)
+            .filter(|p| !p.is_empty())
+        {
+            let closed = map.get("additionalProperties") == Some(&Value::Bool(false));
+            return match patterns.keys().next() {
+                Some(only) if closed && patterns.len() == 1 => {
+                    Additional::Schema(loc.child("patternProperties").child(only))
+                }
+                _ => Additional::AnyValue,
+            };
+        }
         match map.get("additionalProperties") {
             None | Some(Value::Bool(true)) => Additional::Open,
             Some(Value::Bool(false)) => Additional::Deny,
@@ -75,6 +97,14 @@ pub fn required_of(loc: &Loc, map: &Map<String, Value>) -> Vec<(String, Loc)> {
         .unwrap_or_default()
 }
 
+/// The most properties one object (one generated struct) may have.
+///
+/// serde's derives expand a struct into code whose size grows with its fields, and rustc
+/// needs deep recursion for very large ones: a 20,000-field struct crashes rustc (SIGSEGV,
+/// stack overflow) and a few thousand take minutes to build. Larger objects are refused with
+/// an error naming the object; split them into nested objects.
+pub const MAX_PROPERTIES: usize = 2_000;
+
 /// Lower an object schema.
 pub fn lower(
     lw: &mut Lowerer<'_>,
@@ -91,6 +121,7 @@ pub fn lower(
                 let value = lw.inline(value_loc, &format!("{hint}Value"))?;
                 return Ok(Lowered::Ty(Ty::Map(Box::new(value))));
             }
+            Additional::AnyValue => return Ok(Lowered::Ty(Ty::Map(Box::new(Ty::Any)))),
             Additional::Deny => {}
         }
     }
@@ -112,9 +143,27 @@ pub fn build_struct(
     additional: &Additional,
     skip: Option<&str>,
 ) -> Result<TypeKind> {
+    if props.len() > MAX_PROPERTIES {
+        let at = props[0]
+            .1
+            .pointer
+            .rsplitn(3, '/')
+            .nth(2)
+            .unwrap_or_default();
+        return Err(lw.cat.error(
+            &Loc {
+                doc: props[0].1.doc,
+                pointer: at.to_owned(),
+            },
+            format!(
+                "object has {} properties; the generator's limit is {MAX_PROPERTIES} per object (one Rust struct; rustc cannot build much larger derived structs); split it into nested objects",
+                props.len()
+            ),
+        ));
+    }
     let declared: BTreeSet<&str> = props.iter().map(|(n, _)| n.as_str()).collect();
     let required_names: BTreeSet<&str> = required.iter().map(|(n, _)| n.as_str()).collect();
-    if !matches!(additional, Additional::Schema(_)) {
+    if !matches!(additional, Additional::Schema(_) | Additional::AnyValue) {
         for (name, at) in required {
             if !declared.contains(name.as_str()) {
                 return Err(lw.cat.error(
@@ -124,23 +173,18 @@ pub fn build_struct(
             }
         }
     }
-    let mut fields: Vec<Field> = Vec::new();
-    for (json_name, ploc) in props {
-        if Some(json_name.as_str()) == skip {
+    let names = field_names(lw, props, skip)?;
+    let mut fields: Vec<Field> = Vec::with_capacity(props.len());
+    for ((json_name, ploc), rust_name) in props.iter().zip(names) {
+        let Some(rust_name) = rust_name else {
             continue;
-        }
-        let rust_name = field_name(json_name);
-        if let Some(other) = fields.iter().find(|f| f.rust_name == rust_name) {
-            return Err(lw.cat.error(
-                ploc,
-                format!(
-                    "field name collision: properties `{}` and `{json_name}` both become `{}`",
-                    other.json_name,
-                    unraw(&rust_name)
-                ),
-            ));
-        }
-        let ty = lw.inline(ploc, &format!("{hint}{}", type_name(json_name)))?;
+        };
+        let type_hint = if json_name.is_ascii() {
+            type_name(json_name)
+        } else {
+            type_name(unraw(&rust_name))
+        };
+        let ty = lw.inline(ploc, &format!("{hint}{type_hint}"))?;
         let is_required = required_names.contains(json_name.as_str());
         let value = lw.cat.get(ploc);
         let default = match value.and_then(|v| v.get("default")) {
@@ -157,11 +201,24 @@ pub fn build_struct(
             default,
             docs,
             pii,
+            flatten: false,
         });
     }
     let (deny_unknown, extra) = match additional {
         Additional::Open => (false, None),
         Additional::Deny => (true, None),
+        Additional::AnyValue => {
+            if let Some((_, at)) = props
+                .iter()
+                .find(|(n, _)| field_name(n) == "additional_properties")
+            {
+                return Err(lw.cat.error(
+                    at,
+                    "a property named `additional_properties` collides with the map of additional properties",
+                ));
+            }
+            (false, Some(Ty::Any))
+        }
         Additional::Schema(value_loc) => {
             if fields
                 .iter()
@@ -180,6 +237,42 @@ pub fn build_struct(
         deny_unknown,
         additional: extra,
     })
+}
+
+/// The Rust field name of every property (`None` for the skipped one). ASCII names are
+/// placed first, so a transliterated name never takes an ASCII property's name; a
+/// transliteration that is taken gets the property's 1-based position as suffix.
+fn field_names(
+    lw: &Lowerer<'_>,
+    props: &[(String, Loc)],
+    skip: Option<&str>,
+) -> Result<Vec<Option<String>>> {
+    let mut names: Vec<Option<String>> = vec![None; props.len()];
+    let mut used: HashMap<String, usize> = HashMap::with_capacity(props.len());
+    for ascii in [true, false] {
+        for (position, (json_name, ploc)) in props.iter().enumerate() {
+            if json_name.is_ascii() != ascii || Some(json_name.as_str()) == skip {
+                continue;
+            }
+            let mut rust_name = field_name(json_name);
+            if !ascii && used.contains_key(&rust_name) {
+                rust_name = format!("{}_{}", unraw(&rust_name), position + 1);
+            }
+            if let Some(&other) = used.get(&rust_name) {
+                return Err(lw.cat.error(
+                    ploc,
+                    format!(
+                        "field name collision: properties `{}` and `{json_name}` both become `{}`",
+                        props[other].0,
+                        unraw(&rust_name)
+                    ),
+                ));
+            }
+            used.insert(rust_name.clone(), position);
+            names[position] = Some(rust_name);
+        }
+    }
+    Ok(names)
 }
 
 /// Doc paragraphs for a property: description, then notes on constraints and privacy.

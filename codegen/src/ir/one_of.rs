@@ -184,6 +184,7 @@ fn json_type_label(ty: &Ty) -> &'static str {
         Ty::DateTime => "DateTime",
         Ty::Vec(_) => "Array",
         Ty::Map(_) => "Map",
+        Ty::Tuple(_) => "Tuple",
         Ty::Nullable(_) => "Nullable",
         Ty::Named(_) | Ty::Boxed(_) => "Object",
     }

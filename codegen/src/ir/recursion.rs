@@ -4,6 +4,14 @@
 //! has infinite size. After lowering, strongly connected components of the "contains by
 //! value" graph are computed (Tarjan); every by-value edge inside a component is wrapped in
 //! `Box`. `Vec` and `BTreeMap` already allocate, so edges through them are not boxed.
+//!
+//! Boxing makes the type finite, but not every recursive type terminates at run time: an
+//! untagged union (or an alias) that reaches itself again *at the same JSON value* — no
+//! struct field, array element or map value in between, as in
+//! `{"anyOf": [{"$ref": "#"}, {"type": "string"}]}` — makes serde try the same branch on the
+//! same input forever and overflow the stack. [`left_recursive`] finds such cycles (in the
+//! graph of same-value edges: untagged variants and aliases) before anything is emitted, and
+//! the generator rejects the schema.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,6 +21,7 @@ fn by_value(ty: &Ty, out: &mut Vec<String>) {
     match ty {
         Ty::Named(n) => out.push(n.clone()),
         Ty::Nullable(t) => by_value(t, out),
+        Ty::Tuple(items) => items.iter().for_each(|t| by_value(t, out)),
         _ => {}
     }
 }
@@ -84,8 +93,81 @@ fn wrap(ty: &mut Ty, scc: usize, component: &HashMap<String, usize>) {
             *ty = Ty::Boxed(Box::new(Ty::Named(n.clone())));
         }
         Ty::Nullable(t) => wrap(t, scc, component),
+        Ty::Tuple(items) => items.iter_mut().for_each(|t| wrap(t, scc, component)),
         _ => {}
     }
+}
+
+/// Same-value edges: types that deserialize from exactly the value `def` is given.
+fn same_value_edges(def: &TypeDef) -> Vec<String> {
+    let mut out = Vec::new();
+    match &def.kind {
+        TypeKind::Untagged(variants) => variants
+            .iter()
+            .filter_map(|v| v.ty.as_ref())
+            .for_each(|t| same_value(t, &mut out)),
+        TypeKind::Alias(t) => same_value(t, &mut out),
+        _ => {}
+    }
+    out
+}
+
+fn same_value(ty: &Ty, out: &mut Vec<String>) {
+    match ty {
+        Ty::Named(n) => out.push(n.clone()),
+        Ty::Nullable(t) | Ty::Boxed(t) => same_value(t, out),
+        _ => {}
+    }
+}
+
+/// A type that reaches itself through same-value edges only (a union that can never stop
+/// trying its own branches), with the cycle as type names: `None` when there is none. The
+/// first such type in name order is reported, so the result is deterministic.
+pub fn left_recursive(types: &BTreeMap<String, TypeDef>) -> Option<(&TypeDef, Vec<String>)> {
+    let graph: BTreeMap<&str, Vec<String>> = types
+        .iter()
+        .map(|(n, d)| (n.as_str(), same_value_edges(d)))
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
+    // 0 = unvisited, 1 = on the current path, 2 = done (no cycle through it).
+    let mut state: HashMap<&str, u8> = HashMap::new();
+    for start in graph.keys() {
+        let mut path: Vec<(&str, usize)> = vec![(start, 0)];
+        while let Some((node, next)) = path.last().copied() {
+            if next == 0 {
+                if state.get(node).copied().unwrap_or(0) == 2 {
+                    path.pop();
+                    continue;
+                }
+                state.insert(node, 1);
+            }
+            let edges = graph.get(node).map(Vec::as_slice).unwrap_or(&[]);
+            if let Some(to) = edges.get(next) {
+                if let Some(top) = path.last_mut() {
+                    top.1 += 1;
+                }
+                match state.get(to.as_str()).copied().unwrap_or(0) {
+                    1 => {
+                        let from = path.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                        let mut cycle: Vec<String> =
+                            path[from..].iter().map(|(n, _)| (*n).to_owned()).collect();
+                        cycle.push(to.clone());
+                        return types.get(to.as_str()).map(|d| (d, cycle));
+                    }
+                    0 if graph.contains_key(to.as_str()) => {
+                        if let Some((key, _)) = graph.get_key_value(to.as_str()) {
+                            path.push((key, 0));
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                state.insert(node, 2);
+                path.pop();
+            }
+        }
+    }
+    None
 }
 
 /// Box every by-value reference that closes a cycle.

@@ -5,7 +5,10 @@
 //!   `x-enum-descriptions` / `x-enum-labels` (objects mapping each value to text), or from the
 //!   branch `description`s when written as `oneOf` of `const`s (see [`super::one_of`]).
 //!   `null` among the values makes references `Option<..>`.
-//! - `enum` of integers -> the integer type spanning them (validation checks membership).
+//! - `enum` of integers -> the integer type spanning them (validation checks membership);
+//!   of other numbers -> `f64`; of mixed JSON types (`["a", 1, true]`) or arrays/objects ->
+//!   `serde_json::Value` (validation checks membership).
+//! - `""` is a value like any other: its variant is `Empty`.
 //! - `const` string without another type -> a single-variant enum (so a wrong value cannot
 //!   be built in Rust); `const` of another JSON type -> that type (validation checks it);
 //!   `const` beside `$ref` keeps the referenced type and documents the constant.
@@ -56,10 +59,17 @@ pub fn lower_enum(lw: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>) -> 
             ty
         }));
     }
-    Err(lw.cat.error(
-        &at,
-        "`enum` values must be all strings or all integers (plus optional null)",
-    ))
+    if non_null.iter().all(|(_, v)| v.is_number()) {
+        let ty = Ty::F64;
+        return Ok(Lowered::Ty(if nullable {
+            Ty::Nullable(Box::new(ty))
+        } else {
+            ty
+        }));
+    }
+    // Mixed JSON types (`["a", 1, true]`) or structured values: any JSON value, the field
+    // docs list the values and runtime validation checks membership.
+    Ok(Lowered::Ty(Ty::Any))
 }
 
 /// Lower a schema with `const` (and no `$ref`).
@@ -100,11 +110,7 @@ pub fn variants(
 ) -> Result<Vec<EnumVariant>> {
     let mut out: Vec<EnumVariant> = Vec::new();
     for (at, wire) in wires {
-        if wire.is_empty() {
-            return Err(lw
-                .cat
-                .error(at, "empty string enum values are not supported"));
-        }
+        // `""` becomes the variant `Empty` (see `type_name`).
         let rust = type_name(wire);
         if let Some(other) = out.iter().find(|v| v.rust == rust) {
             return Err(lw.cat.error(

@@ -20,7 +20,6 @@ use crate::error::Result;
 /// Bundle the resource rooted at `root` (a document root) into one JSON value.
 pub fn bundle(cat: &Catalog, root: &Loc) -> Result<Value> {
     let (root_resource, root_uri) = cat.resource_of(root);
-    let root_uri = root_uri.to_owned();
     // Collect every resource reachable from the root, by URI (sorted: deterministic).
     let mut reached: BTreeMap<String, Loc> = BTreeMap::new();
     let mut queue = vec![root_resource.clone()];
@@ -45,8 +44,8 @@ pub fn bundle(cat: &Catalog, root: &Loc) -> Result<Value> {
         }
         for target in targets {
             let (res, uri) = cat.resource_of(&target);
-            if uri != root_uri && !reached.contains_key(uri) {
-                reached.insert(uri.to_owned(), res.clone());
+            if uri != root_uri && !reached.contains_key(&uri) {
+                reached.insert(uri, res.clone());
                 queue.push(res);
             }
         }

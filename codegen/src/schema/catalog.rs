@@ -1,26 +1,31 @@
-//! Loading schema files and resolving `$ref`s offline.
+//! The generator's view of the loader: a schema directory (or one file) as documents with
+//! paths relative to the root and canonical URIs.
 //!
-//! A [`Catalog`] holds every JSON document read (a directory tree, or one file plus the
-//! files it refers to). Each document is a *resource* identified by a canonical URI: its
-//! `$id` (resolved against its synthetic base), or, without `$id`, the synthetic
-//! `https://schemas.invalid/<path relative to the root directory>`. Subschemas under
-//! `$defs` that carry their own `$id` are registered as embedded resources (this is how
-//! bundled schemas look).
+//! Loading and `$ref` resolution are [`super::store::DocStore`]'s (the loader compat and lint
+//! use too): draft-07 and 2020-12 (`$schema` decides), `$id`s at any depth, `$anchor`s and
+//! draft-07 `#name` ids, JSON pointer fragments, relative references resolved against the
+//! base URI in scope or, failing that, the referring file's path. Nothing is fetched from the
+//! network.
 //!
-//! `$ref` resolution, in order: (1) the reference resolved against the base URI of the
-//! referring location (its nearest enclosing resource) names a registered resource; (2) for a
-//! relative reference, the file at that path relative to the referring file exists (it is
-//! loaded while the catalog is built, so resolution itself never does I/O). Fragments are
-//! JSON pointers (`#/$defs/x`); plain-name anchors are not supported. Nothing is fetched from
-//! the network. Two resources with the same URI (duplicate `$id`) are an error.
+//! **The root rule.** A `$ref` may only lead to files below the root: the schema directory,
+//! or the directory of a standalone schema file. `"$ref": "/etc/passwd"` or
+//! `"../../../x.json"` is an error naming the referring file and the `$ref`'s pointer, and the
+//! file is never read (a `build.rs` reading arbitrary files is a supply-chain hazard). A
+//! service that shares schemas from a sibling directory widens the root explicitly with
+//! [`crate::Config::allow_refs_under`].
+//!
+//! Each document is a *resource* with a canonical URI: its `$id`, or, without `$id`, the
+//! synthetic `https://schemas.invalid/<path relative to the root>` (so generated code never
+//! contains a machine's absolute paths). Two resources with the same URI (duplicate `$id`) are
+//! an error.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::position::locate;
-use super::uri;
+use super::store::{file_uri, DocStore, Source};
+use crate::compat::CompatError;
 use crate::error::{Error, Result};
 
 /// The synthetic base for files without `$id`.
@@ -35,9 +40,6 @@ pub struct Document {
     pub rel: String,
     /// Canonical URI of the document resource.
     pub uri: String,
-    /// The parsed JSON.
-    pub value: Value,
-    text: String,
 }
 
 /// A location: a document and a JSON pointer into it.
@@ -61,32 +63,48 @@ impl Loc {
 
 /// Escape one JSON pointer segment.
 pub fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+    super::source_map::escape(key)
 }
 
-/// All loaded schema documents with their resource index.
-#[derive(Debug, Default)]
+/// All loaded schema documents.
+#[derive(Debug)]
 pub struct Catalog {
+    store: DocStore,
     docs: Vec<Document>,
-    /// Resource URI -> location of the resource root.
-    by_uri: HashMap<String, Loc>,
-    /// Canonicalized file path -> document index.
-    by_fs: HashMap<PathBuf, usize>,
-    /// Per document: embedded resources as (pointer, uri), longest pointer first.
-    embedded: Vec<Vec<(String, String)>>,
+    /// The configured root directory (as given) and its normalized absolute form.
     root_dir: PathBuf,
+    root_key: PathBuf,
+    /// `file:///<root>/`: document URIs below it are shown under [`SYNTHETIC_BASE`].
+    root_file_uri: String,
     /// Every file and directory read, for `cargo:rerun-if-changed`.
     read_paths: Vec<PathBuf>,
 }
 
 impl Catalog {
+    fn empty(root_dir: &Path, refs_root: Option<&Path>) -> Catalog {
+        let store = DocStore::new(Source::Disk).with_root(refs_root.unwrap_or(root_dir));
+        let root_key = store.key_of(root_dir);
+        let root_file_uri = format!("{}/", file_uri(&root_key).trim_end_matches('/'));
+        Catalog {
+            store,
+            docs: Vec::new(),
+            root_dir: root_dir.to_path_buf(),
+            root_key,
+            root_file_uri,
+            read_paths: Vec::new(),
+        }
+    }
+
     /// Load every `*.json` file under `dir` (recursively, sorted, skipping dot-files), then
-    /// every file they refer to by relative path.
+    /// every file they refer to (below `dir` only).
     pub fn load_dir(dir: &Path) -> Result<Self> {
-        let mut cat = Catalog {
-            root_dir: dir.to_path_buf(),
-            ..Catalog::default()
-        };
+        Self::load_dir_with_root(dir, None)
+    }
+
+    /// [`Catalog::load_dir`] with `$ref`s allowed to reach files below `refs_root` (which
+    /// should contain `dir`) instead of `dir`.
+    pub fn load_dir_with_root(dir: &Path, refs_root: Option<&Path>) -> Result<Self> {
+        let mut cat = Catalog::empty(dir, refs_root);
         let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, &e))?;
         if !meta.is_dir() {
             return Err(Error::io(
@@ -97,21 +115,29 @@ impl Catalog {
         let mut files = Vec::new();
         cat.walk(dir, &mut files)?;
         for file in files {
-            cat.add_file(&file)?;
+            cat.load(&file)?;
         }
-        cat.load_referenced()?;
+        cat.finish()?;
         Ok(cat)
     }
 
-    /// Load one standalone schema file and every file it refers to.
+    /// Load one standalone schema file and every file it refers to (below its directory).
     pub fn load_file(path: &Path) -> Result<Self> {
+        Self::load_file_with_root(path, None)
+    }
+
+    /// [`Catalog::load_file`] with `$ref`s allowed to reach files below `refs_root`.
+    pub fn load_file_with_root(path: &Path, refs_root: Option<&Path>) -> Result<Self> {
         let root_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut cat = Catalog {
-            root_dir,
-            ..Catalog::default()
-        };
-        cat.add_file(path)?;
-        cat.load_referenced()?;
+        let mut cat = Catalog::empty(&root_dir, refs_root);
+        if path.is_dir() {
+            return Err(Error::io(
+                path,
+                &std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"),
+            ));
+        }
+        cat.load(path)?;
+        cat.finish()?;
         Ok(cat)
     }
 
@@ -137,134 +163,114 @@ impl Catalog {
         Ok(())
     }
 
-    fn add_file(&mut self, path: &Path) -> Result<usize> {
-        let canonical = std::fs::canonicalize(path).map_err(|e| Error::io(path, &e))?;
-        if let Some(&i) = self.by_fs.get(&canonical) {
-            return Ok(i);
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
-        self.read_paths.push(path.to_path_buf());
-        let value: Value = pmp_strict_json::from_str(&text).map_err(|e| {
-            let e = match e {
-                pmp_strict_json::Error::Syntax(e) => e,
-                dup @ pmp_strict_json::Error::DuplicateKey { .. } => {
-                    let pointer = dup.duplicate_pointer().unwrap_or_default();
-                    return Error::schema(
-                        path,
-                        pointer,
-                        "duplicate key: JSON parsers disagree on which value wins",
-                    )
-                    .with_position(Some(dup.position()));
-                }
-            };
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-            Error::schema(path, "", format!("malformed JSON: {msg}"))
-                .with_position(Some((e.line(), e.column())))
-        })?;
-        let rel = self.relative(path);
-        let synthetic = format!("{SYNTHETIC_BASE}{rel}");
-        let uri = match value.get("$id") {
-            Some(Value::String(id)) => uri::resolve(&synthetic, uri::split_fragment(id).0)
-                .trim_end_matches('#')
-                .to_owned(),
-            Some(_) => return Err(Error::schema(path, "/$id", "`$id` must be a string")),
-            None => synthetic,
-        };
-        let index = self.docs.len();
-        self.register(
-            &uri,
-            Loc {
-                doc: index,
-                pointer: String::new(),
-            },
-            path,
-            "/$id",
-        )?;
-        let mut embedded = Vec::new();
-        collect_embedded(&value, "", &uri, &mut embedded);
-        for (pointer, id) in &embedded {
-            self.register(
-                id,
-                Loc {
-                    doc: index,
-                    pointer: pointer.clone(),
-                },
-                path,
-                &format!("{pointer}/$id"),
-            )?;
-        }
-        embedded.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        self.embedded.push(embedded);
-        self.by_fs.insert(canonical, index);
-        self.docs.push(Document {
-            path: path.to_path_buf(),
-            rel,
-            uri,
-            value,
-            text,
-        });
-        Ok(index)
+    fn load(&mut self, path: &Path) -> Result<()> {
+        let result = self.store.load(path);
+        // Documents loaded so far (including referenced files) get their names even when a
+        // later reference failed, so the error can name its file.
+        self.sync_documents();
+        result.map(|_| ()).map_err(|e| self.store_error(e))
     }
 
-    fn register(&mut self, uri: &str, loc: Loc, path: &Path, pointer: &str) -> Result<()> {
-        if let Some(previous) = self.by_uri.get(uri) {
-            let other = &self.docs[previous.doc].path;
-            return Err(Error::schema(
-                path,
-                pointer,
+    /// Register the store's new documents: display path, relative path, canonical URI.
+    fn sync_documents(&mut self) {
+        for id in self.docs.len()..self.store.docs().len() {
+            let stored = &self.store.doc(id).path;
+            let key = self.store.key_of(stored);
+            let (path, rel) = match key.strip_prefix(&self.root_key) {
+                Ok(rel) => (self.root_dir.join(rel), slash_path(rel)),
+                Err(_) => {
+                    let name = key.file_name().map(PathBuf::from).unwrap_or_default();
+                    (
+                        key.clone(),
+                        slash_path(&PathBuf::from("__external__").join(name)),
+                    )
+                }
+            };
+            self.read_paths.push(path.clone());
+            let uri = self.canonical(self.store.resource_at(id, "").1);
+            self.docs.push(Document { path, rel, uri });
+        }
+    }
+
+    /// Errors the loader found that the generator refuses: duplicate `$id`s.
+    fn finish(&self) -> Result<()> {
+        if let Some(dup) = self.store.duplicate_ids().first() {
+            let (first_doc, first_ptr) = &dup.first;
+            let other = &self.docs[*first_doc].path;
+            return Err(self.error(
+                &Loc {
+                    doc: dup.doc,
+                    pointer: format!("{}/$id", dup.pointer),
+                },
                 format!(
-                    "duplicate `$id` {uri:?}: already used by {}#{}",
+                    "duplicate `$id` {:?}: already used by {}#{}",
+                    dup.uri,
                     other.display(),
-                    previous.pointer
+                    first_ptr
                 ),
             ));
         }
-        self.by_uri.insert(uri.to_owned(), loc);
         Ok(())
     }
 
-    fn relative(&self, path: &Path) -> String {
-        let rel = path
-            .strip_prefix(&self.root_dir)
-            .ok()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| {
-                let name = path.file_name().map(PathBuf::from).unwrap_or_default();
-                PathBuf::from("__external__").join(name)
-            });
-        rel.components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/")
+    /// The document a path the store reported belongs to.
+    fn doc_by_store_path(&self, path: &Path) -> Option<usize> {
+        let key = self.store.key_of(path);
+        (0..self.store.docs().len()).find(|&i| self.store.key_of(&self.store.doc(i).path) == key)
     }
 
-    /// Load files named by relative `$ref`s until every file-based reference is present.
-    fn load_referenced(&mut self) -> Result<()> {
-        let mut next = 0;
-        while next < self.docs.len() {
-            let mut wanted = Vec::new();
-            let doc = &self.docs[next];
-            walk_refs(&doc.value, "", &mut |_pointer, reference| {
-                let (u, _) = uri::split_fragment(reference);
-                if !u.is_empty() && !uri::has_scheme(u) {
-                    wanted.push(u.to_owned());
-                }
-            });
-            let dir = doc.path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let base = doc.uri.clone();
-            for u in wanted {
-                if self.by_uri.contains_key(&uri::resolve(&base, &u)) {
-                    continue;
-                }
-                let candidate = dir.join(uri::percent_decode(&u));
-                if candidate.is_file() {
-                    self.add_file(&candidate)?;
+    /// A loader error as a generator error (file as shown by the catalog, with position).
+    fn store_error(&self, e: CompatError) -> Error {
+        let shown = |file: &Path| -> (Option<usize>, PathBuf) {
+            match self.doc_by_store_path(file) {
+                Some(i) if i < self.docs.len() => (Some(i), self.docs[i].path.clone()),
+                _ => (None, file.to_path_buf()),
+            }
+        };
+        match e {
+            CompatError::Io { file, reason } => {
+                let (_, path) = shown(&file);
+                Error::io(&path, &std::io::Error::other(reason))
+            }
+            CompatError::Parse {
+                file,
+                line,
+                col,
+                reason,
+            } => {
+                let (_, path) = shown(&file);
+                Error::schema(&path, "", format!("malformed JSON: {reason}"))
+                    .with_position(Some((line, col)))
+            }
+            CompatError::Ref {
+                file,
+                pointer,
+                reference,
+                reason,
+            } => {
+                let message = format!("cannot resolve `$ref` {reference:?}: {reason}");
+                match shown(&file) {
+                    (Some(doc), _) => self.error(&Loc { doc, pointer }, message),
+                    (None, path) => Error::schema(&path, &pointer, message),
                 }
             }
-            next += 1;
+            CompatError::Invalid {
+                file,
+                pointer,
+                reason,
+            } => match shown(&file) {
+                (Some(doc), _) => self.error(&Loc { doc, pointer }, reason),
+                (None, path) => Error::schema(&path, &pointer, reason),
+            },
         }
-        Ok(())
+    }
+
+    /// `uri` as shown in generated code: file URIs below the root become synthetic.
+    fn canonical(&self, uri: &str) -> String {
+        match uri.strip_prefix(&self.root_file_uri) {
+            Some(rest) => format!("{SYNTHETIC_BASE}{rest}"),
+            None => uri.to_owned(),
+        }
     }
 
     /// Every loaded document, in load order (sorted paths first).
@@ -279,7 +285,10 @@ impl Catalog {
 
     /// The JSON value at `loc`.
     pub fn get(&self, loc: &Loc) -> Option<&Value> {
-        self.docs.get(loc.doc)?.value.pointer(&loc.pointer)
+        if loc.doc >= self.store.docs().len() {
+            return None;
+        }
+        self.store.doc(loc.doc).value.pointer(&loc.pointer)
     }
 
     /// The document `loc` points into.
@@ -287,32 +296,27 @@ impl Catalog {
         &self.docs[loc.doc]
     }
 
+    /// Whether the document of `loc` is draft-04/06/07 (by its `$schema`).
+    pub fn is_draft7(&self, loc: &Loc) -> bool {
+        self.store.doc(loc.doc).dialect == super::store::Dialect::Draft7
+    }
+
     /// An error at `loc`, with its line and column.
     pub fn error(&self, loc: &Loc, message: impl Into<String>) -> Error {
         let doc = &self.docs[loc.doc];
-        Error::schema(&doc.path, &loc.pointer, message)
-            .with_position(locate(&doc.text, &loc.pointer))
+        let p = self.store.doc(loc.doc).map.position(&loc.pointer);
+        Error::schema(&doc.path, &loc.pointer, message).with_position(Some((p.line, p.col)))
     }
 
-    /// The innermost resource containing `loc`: (resource root location, its URI).
-    pub fn resource_of(&self, loc: &Loc) -> (Loc, &str) {
-        for (pointer, id) in &self.embedded[loc.doc] {
-            if loc.pointer == *pointer || loc.pointer.starts_with(&format!("{pointer}/")) {
-                return (
-                    Loc {
-                        doc: loc.doc,
-                        pointer: pointer.clone(),
-                    },
-                    id,
-                );
-            }
-        }
+    /// The innermost resource containing `loc`: (resource root location, its canonical URI).
+    pub fn resource_of(&self, loc: &Loc) -> (Loc, String) {
+        let (prefix, base) = self.store.resource_at(loc.doc, &loc.pointer);
         (
             Loc {
                 doc: loc.doc,
-                pointer: String::new(),
+                pointer: prefix.to_owned(),
             },
-            &self.docs[loc.doc].uri,
+            self.canonical(base),
         )
     }
 
@@ -321,7 +325,7 @@ impl Catalog {
         let (root, uri) = self.resource_of(loc);
         let inner = &loc.pointer[root.pointer.len()..];
         if inner.is_empty() {
-            uri.to_owned()
+            uri
         } else {
             format!("{uri}#{inner}")
         }
@@ -329,62 +333,10 @@ impl Catalog {
 
     /// Resolve the `$ref` string `reference` written at `at` (the schema holding `$ref`).
     pub fn resolve_ref(&self, at: &Loc, reference: &str) -> Result<Loc> {
-        let ref_loc = at.child("$ref");
-        let (resource, base) = self.resource_of(at);
-        let (u, fragment) = uri::split_fragment(reference);
-        let target_resource = if u.is_empty() {
-            resource
-        } else {
-            let absolute = uri::resolve(base, u);
-            match self.by_uri.get(&absolute) {
-                Some(loc) => loc.clone(),
-                None => {
-                    let by_file = (!uri::has_scheme(u))
-                        .then(|| {
-                            let dir = self.docs[at.doc].path.parent()?;
-                            let path =
-                                std::fs::canonicalize(dir.join(uri::percent_decode(u))).ok()?;
-                            self.by_fs.get(&path).copied()
-                        })
-                        .flatten();
-                    match by_file {
-                        Some(doc) => Loc { doc, pointer: String::new() },
-                        None => {
-                            return Err(self.error(
-                                &ref_loc,
-                                format!(
-                                    "cannot resolve `$ref` {reference:?}: no schema file or `$id` matches {absolute:?} (references are resolved offline only)"
-                                ),
-                            ))
-                        }
-                    }
-                }
-            }
-        };
-        if fragment.is_empty() {
-            return Ok(target_resource);
-        }
-        if !fragment.starts_with('/') {
-            return Err(self.error(
-                &ref_loc,
-                format!("`$ref` {reference:?} uses a plain-name fragment; only JSON pointer fragments (`#/$defs/name`) are supported"),
-            ));
-        }
-        let target = Loc {
-            doc: target_resource.doc,
-            pointer: format!(
-                "{}{}",
-                target_resource.pointer,
-                uri::percent_decode(fragment)
-            ),
-        };
-        if self.get(&target).is_none() {
-            return Err(self.error(
-                &ref_loc,
-                format!("`$ref` {reference:?} points to nothing: no value at that JSON pointer"),
-            ));
-        }
-        Ok(target)
+        self.store
+            .resolve(at.doc, &at.pointer, reference)
+            .map(|(doc, pointer)| Loc { doc, pointer })
+            .map_err(|e| self.store_error(e))
     }
 
     /// Documents by relative path (sorted), for classification.
@@ -397,20 +349,11 @@ impl Catalog {
     }
 }
 
-/// Collect `(pointer, absolute $id)` of subschemas under `$defs` that carry their own `$id`.
-fn collect_embedded(value: &Value, pointer: &str, base: &str, out: &mut Vec<(String, String)>) {
-    let Some(defs) = value.get("$defs").and_then(Value::as_object) else {
-        return;
-    };
-    for (name, def) in defs {
-        let p = format!("{pointer}/$defs/{}", escape_pointer(name));
-        let mut inner_base = base.to_owned();
-        if let Some(id) = def.get("$id").and_then(Value::as_str) {
-            inner_base = uri::resolve(base, uri::split_fragment(id).0);
-            out.push((p.clone(), inner_base.clone()));
-        }
-        collect_embedded(def, &p, &inner_base, out);
-    }
+fn slash_path(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Call `f(pointer_of_schema, reference)` for every `$ref` in a schema document, skipping
@@ -432,7 +375,7 @@ fn walk_refs_inner(value: &Value, pointer: &str, names: bool, f: &mut dyn FnMut(
                 if !names && is_data_keyword(key) {
                     continue;
                 }
-                let child_names = !names && matches!(key.as_str(), "properties" | "$defs");
+                let child_names = !names && super::store::holds_names(key);
                 walk_refs_inner(
                     child,
                     &format!("{pointer}/{}", escape_pointer(key)),
@@ -474,7 +417,7 @@ pub fn rewrite_refs(
                 if !names && is_data_keyword(key) {
                     continue;
                 }
-                let child_names = !names && matches!(key.as_str(), "properties" | "$defs");
+                let child_names = !names && super::store::holds_names(key);
                 rewrite_refs(
                     child,
                     &format!("{pointer}/{}", escape_pointer(key)),

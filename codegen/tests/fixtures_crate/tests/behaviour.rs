@@ -71,6 +71,122 @@ fn every_fixture_round_trips_its_examples() {
     );
     // Date-times are normalized to UTC on output, so compare values, not text.
     check::<formats::Formats>("formats", formats::FORMATS_SCHEMA_JSON, true);
+    check::<prelude_names::Option>("prelude_names", prelude_names::OPTION_SCHEMA_JSON, true);
+    check::<non_ascii::Messung>("non_ascii", non_ascii::MESSUNG_SCHEMA_JSON, false);
+    check::<real_world::Reading>("real_world", real_world::READING_SCHEMA_JSON, false);
+    check::<draft07::Legacy>("draft07", draft07::LEGACY_SCHEMA_JSON, false);
+}
+
+#[test]
+fn real_world_constructs_are_typed() {
+    use real_world::*;
+    let typed: Reading = serde_json::from_value(json!({
+        "point": [1, 2.5, "p"], "labels": {"a": "b"}, "id_or_name": 3, "flag_or_list": true,
+        "nothing": "", "mixed": "a", "contact": {"name": "n", "phone": "1"}
+    }))
+    .unwrap();
+    // Tuples of fixed length are Rust tuples.
+    assert_eq!(typed.point, (1.0, 2.5, "p".to_owned()));
+    // A single pattern with no other properties is a typed map.
+    assert_eq!(typed.labels.get("a").map(String::as_str), Some("b"));
+    // `type` arrays are untagged enums; integers win over numbers and strings.
+    assert_eq!(typed.id_or_name, Some(ReadingIdOrName::Integer(3)));
+    assert_eq!(
+        typed.flag_or_list,
+        Some(Some(ReadingFlagOrList::Boolean(true)))
+    );
+    assert_eq!(typed.nothing, Some(ReadingNothing::Empty));
+    assert_eq!(typed.mixed, Some(json!("a")));
+    // Defaults on date-times and dates are parsed.
+    assert_eq!(typed.since.to_rfc3339(), "2024-01-02T03:04:05+00:00");
+    assert_eq!(typed.day.to_string(), "2024-02-29");
+    // anyOf inside allOf: the alternative is flattened beside the merged properties.
+    let contact = typed.contact.unwrap();
+    assert_eq!(contact.name, "n");
+    assert!(matches!(contact.any_of, ContactAnyOf::ByPhone(ref p) if p.phone == "1"));
+    // A tuple of the wrong length, or a value of a type outside the union, is rejected.
+    assert!(serde_json::from_value::<Reading>(json!({"point": [1, 2], "labels": {}})).is_err());
+    assert!(serde_json::from_value::<Reading>(
+        json!({"point": [1, 2, "p"], "labels": {}, "id_or_name": 1.5})
+    )
+    .is_err());
+    // A present `null` of an any-JSON property stays apart from an absent one.
+    let null: Reading =
+        serde_json::from_value(json!({"point": [1, 2, "p"], "labels": {}, "mixed": null})).unwrap();
+    assert_eq!(null.mixed, Some(serde_json::Value::Null));
+}
+
+#[test]
+fn draft07_schemas_generate() {
+    use draft07::*;
+    let typed: Legacy = serde_json::from_value(
+        json!({"pair": ["a", 1], "owner": {"name": "n"}, "backup": {"at": "x"}}),
+    )
+    .unwrap();
+    assert_eq!(typed.pair, ("a".to_owned(), 1));
+    // `$ref` siblings are ignored in draft-07: `owner` is the referenced object.
+    assert_eq!(
+        typed.owner,
+        Person {
+            name: "n".to_owned()
+        }
+    );
+    // `#backup` (a draft-07 `$id` anchor) resolved to the definition.
+    assert_eq!(
+        typed.backup,
+        Some(Backup {
+            at: Some("x".to_owned())
+        })
+    );
+    assert!(
+        serde_json::from_value::<Legacy>(json!({"pair": ["a", 1, 2], "owner": {"name": "n"}}))
+            .is_err()
+    );
+}
+
+#[test]
+fn prelude_named_types_do_not_shadow_std() {
+    use prelude_names::{Box, Option, Result, String};
+    let value = json!({"name": {"text": "a"}, "boxes": [{"width": 1}], "plain": "std", "result": "err", "tags": ["t"]});
+    let typed: Option = serde_json::from_value(value).unwrap();
+    // The generated `String` is the schema's object; the plain property is a std string.
+    assert_eq!(
+        typed.name,
+        String {
+            text: "a".to_owned()
+        }
+    );
+    assert_eq!(typed.plain.as_deref(), Some("std"));
+    assert_eq!(typed.boxes, vec![Box { width: Some(1) }]);
+    assert_eq!(typed.result, Some(Result::Err));
+    assert_eq!(typed.tags, Some(vec!["t".to_owned()]));
+    assert_eq!(typed.label, "none");
+    // A std string where the schema's `String` object belongs is rejected, and vice versa.
+    assert!(serde_json::from_value::<Option>(json!({"name": "a", "boxes": []})).is_err());
+    assert!(serde_json::from_value::<Option>(
+        json!({"name": {"text": "a"}, "boxes": [], "plain": {"text": "x"}})
+    )
+    .is_err());
+}
+
+#[test]
+fn non_ascii_properties_keep_their_wire_names() {
+    use non_ascii::{Messung, MessungEinheit, MessungMingZi};
+    let value = json!({"größe": 7, "grösse": "a", "grosse": false, "名前": "n", "名字": {"値": 2.5}, "🙂": "s", "einheit": "größe"});
+    let typed: Messung = serde_json::from_value(value.clone()).unwrap();
+    assert_eq!(typed.grosse_4, 7);
+    assert_eq!(typed.grosse_3.as_deref(), Some("a"));
+    assert_eq!(typed.grosse, Some(false));
+    assert_eq!(typed.ming_qian, "n");
+    assert_eq!(typed.ming_zi, Some(MessungMingZi { zhi: Some(2.5) }));
+    assert_eq!(typed.slight_smile.as_deref(), Some("s"));
+    assert_eq!(typed.einheit, Some(MessungEinheit::Grosse));
+    assert_eq!(serde_json::to_value(&typed).unwrap(), value);
+    assert_eq!("µm".parse::<MessungEinheit>(), Ok(MessungEinheit::Um));
+    // Unknown fields are still denied: the renamed fields did not open the struct.
+    assert!(
+        serde_json::from_value::<Messung>(json!({"größe": 1, "名前": "n", "grosse_4": 1})).is_err()
+    );
 }
 
 #[test]
