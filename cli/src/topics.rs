@@ -6,7 +6,9 @@
 //! - `eventctl topics apply --bootstrap-servers HOST:PORT` creates the same topics, partitions and
 //!   configs through the rdkafka admin client, for hosts without Kafka's shell tools. Existing
 //!   topics are left alone (idempotent), but one whose partition count differs is reported and
-//!   makes the command exit 1.
+//!   makes the command exit 1. `--env NAME` picks the catalog environment whose replication
+//!   factor and `min.insync.replicas` every topic gets (default: `KAFKA_TOPICS_ENV`, then the
+//!   catalog's default).
 //!
 //! Exit codes: 0 success, 1 the check found a difference or Kafka refused, 2 usage or input error.
 
@@ -59,7 +61,12 @@ pub struct ApplyArgs {
     /// Broker list; defaults to KAFKA_BOOTSTRAP_SERVERS.
     #[arg(long)]
     pub bootstrap_servers: Option<String>,
-    /// Replication factor of every topic; defaults to KAFKA_REPLICATION_FACTOR, then the catalog.
+    /// Environment of the catalog (replication factor and min.insync.replicas of every topic);
+    /// defaults to KAFKA_TOPICS_ENV, then the catalog's default environment.
+    #[arg(long = "env", value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Replication factor of every topic; defaults to KAFKA_REPLICATION_FACTOR, then the
+    /// environment's.
     #[arg(long)]
     pub replication_factor: Option<i32>,
     /// Extra librdkafka client property (repeatable), e.g. `-X security.protocol=SASL_SSL`.
@@ -158,8 +165,27 @@ fn run_apply(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
             return 2;
         }
     };
-    let rf = match replication_factor(&args, catalog) {
-        Ok(rf) => rf,
+    let environment = args
+        .environment
+        .clone()
+        .or_else(|| std::env::var("KAFKA_TOPICS_ENV").ok())
+        .filter(|s| !s.trim().is_empty());
+    let env = match catalog.environment(environment.as_deref()) {
+        Ok(env) => env,
+        Err(msg) => {
+            eprintln!("eventctl topics apply: {msg}");
+            return 2;
+        }
+    };
+    let rf = match replication_factor(&args, env.replication_factor) {
+        Ok(rf) if rf >= i32::from(env.min_insync_replicas) => rf,
+        Ok(rf) => {
+            eprintln!(
+                "eventctl topics apply: replication factor {rf} is below the environment's min.insync.replicas {}",
+                env.min_insync_replicas
+            );
+            return 2;
+        }
         Err(msg) => {
             eprintln!("eventctl topics apply: {msg}");
             return 2;
@@ -196,7 +222,13 @@ fn run_apply(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
         }
     };
     let timeout = Duration::from_secs(args.timeout_secs.max(1));
-    let topics = catalog.resolved_topics();
+    let mut topics = catalog.resolved_topics();
+    for t in &mut topics {
+        t.config.insert(
+            "min.insync.replicas".to_owned(),
+            env.min_insync_replicas.to_string(),
+        );
+    }
     match runtime.block_on(apply(&admin, &topics, rf, timeout)) {
         Ok(0) => 0,
         Ok(_) => 1,
@@ -207,7 +239,7 @@ fn run_apply(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
     }
 }
 
-fn replication_factor(args: &ApplyArgs, catalog: &TopicCatalog) -> Result<i32, String> {
+fn replication_factor(args: &ApplyArgs, environment_rf: u16) -> Result<i32, String> {
     if let Some(rf) = args.replication_factor {
         return if rf >= 1 {
             Ok(rf)
@@ -220,7 +252,7 @@ fn replication_factor(args: &ApplyArgs, catalog: &TopicCatalog) -> Result<i32, S
             Ok(rf) if rf >= 1 => Ok(rf),
             _ => Err("KAFKA_REPLICATION_FACTOR must be a positive integer".to_owned()),
         },
-        _ => Ok(i32::from(catalog.replication_factor)),
+        _ => Ok(i32::from(environment_rf)),
     }
 }
 
@@ -377,6 +409,7 @@ mod tests {
         let catalog = TopicCatalog::load(&dir.path().join("topics.json")).unwrap();
         let apply = ApplyArgs {
             bootstrap_servers: Some("127.0.0.1:9".into()),
+            environment: None,
             replication_factor: Some(0),
             properties: vec![],
             timeout_secs: 1,
@@ -385,6 +418,18 @@ mod tests {
             run_apply(&catalog, apply),
             2,
             "replication factor 0 is rejected before connecting"
+        );
+        let unknown_env = ApplyArgs {
+            bootstrap_servers: Some("127.0.0.1:9".into()),
+            environment: Some("prod".into()),
+            replication_factor: None,
+            properties: vec![],
+            timeout_secs: 1,
+        };
+        assert_eq!(
+            run_apply(&catalog, unknown_env),
+            2,
+            "an unknown environment is rejected before connecting"
         );
     }
 }
