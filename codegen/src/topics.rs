@@ -181,10 +181,7 @@ impl TopicCatalog {
         let name = name.unwrap_or(&self.default_environment);
         self.environments.get(name).copied().ok_or_else(|| {
             let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
-            format!(
-                "unknown environment `{name}` (known: {})",
-                known.join(", ")
-            )
+            format!("unknown environment `{name}` (known: {})", known.join(", "))
         })
     }
 }
@@ -371,18 +368,26 @@ impl Parser<'_> {
             Some(v) => {
                 for (name, env) in self.object(v, "/environments")? {
                     let p = ptr_push("/environments", name);
-                    let legal = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+                    let legal = |c: char| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+                    };
                     if name.is_empty() || !name.chars().all(legal) {
                         return Err(self.err(&p, "environment names use only [a-z0-9_-]"));
                     }
                     let e = self.object(env, &p)?;
-                    self.only_keys(e, &p, &["replication_factor", "min_insync_replicas", "description"])?;
+                    self.only_keys(
+                        e,
+                        &p,
+                        &["replication_factor", "min_insync_replicas", "description"],
+                    )?;
                     let rf_p = ptr_push(&p, "replication_factor");
                     let rf = self.count(e.get("replication_factor"), &rf_p, MAX_RF)? as u16;
                     let min_p = ptr_push(&p, "min_insync_replicas");
                     let min = self.count(e.get("min_insync_replicas"), &min_p, MAX_RF)? as u16;
                     if min > rf {
-                        return Err(self.err(&min_p, "exceeds the environment's replication_factor"));
+                        return Err(
+                            self.err(&min_p, "exceeds the environment's replication_factor")
+                        );
                     }
                     self.opt_string(e.get("description"), &ptr_push(&p, "description"))?;
                     envs.insert(
@@ -767,10 +772,16 @@ mod tests {
         assert_eq!(c.default_environment, "dev");
         assert_eq!(c.replication_factor, 1);
         let cluster = c.environment(Some("cluster")).unwrap();
-        assert_eq!((cluster.replication_factor, cluster.min_insync_replicas), (3, 2));
+        assert_eq!(
+            (cluster.replication_factor, cluster.min_insync_replicas),
+            (3, 2)
+        );
         assert_eq!(c.environment(None).unwrap().min_insync_replicas, 1);
         let unknown = c.environment(Some("prod")).unwrap_err();
-        assert!(unknown.contains("`prod`") && unknown.contains("cluster, dev"), "{unknown}");
+        assert!(
+            unknown.contains("`prod`") && unknown.contains("cluster, dev"),
+            "{unknown}"
+        );
         let sh = render_create_topics_sh(&c, "schemas/topics.json");
         assert!(sh.contains("ENVIRONMENT=\"${KAFKA_TOPICS_ENV:-dev}\""));
         assert!(sh.contains("cluster) ENV_REPLICATION_FACTOR=3 MIN_INSYNC_REPLICAS=2 ;;"));
@@ -783,7 +794,8 @@ mod tests {
     fn bad_environments_are_errors_with_pointers() {
         let cases = [
             (
-                WITH_ENVIRONMENTS.replace("\"min_insync_replicas\": 2", "\"min_insync_replicas\": 4"),
+                WITH_ENVIRONMENTS
+                    .replace("\"min_insync_replicas\": 2", "\"min_insync_replicas\": 4"),
                 "/environments/cluster/min_insync_replicas",
             ),
             (
@@ -830,7 +842,9 @@ mod tests {
         assert!(sh.starts_with("#!/usr/bin/env bash\n"));
         assert!(sh.contains("from schemas/topics.json"));
         assert!(sh.contains("dev) ENV_REPLICATION_FACTOR=2 MIN_INSYNC_REPLICAS=1 ;;"));
-        assert!(sh.contains("REPLICATION_FACTOR=\"${KAFKA_REPLICATION_FACTOR:-$ENV_REPLICATION_FACTOR}\""));
+        assert!(sh.contains(
+            "REPLICATION_FACTOR=\"${KAFKA_REPLICATION_FACTOR:-$ENV_REPLICATION_FACTOR}\""
+        ));
         assert!(sh.contains(
             "create_topic 'patient-events' 3 'cleanup.policy=delete' 'retention.ms=604800000'\n"
         ));

@@ -59,7 +59,10 @@ pub fn cluster() -> Cluster {
     let count: usize = required_env("KAFKA_LOCAL_BROKERS")
         .parse()
         .expect("KAFKA_LOCAL_BROKERS is a number");
-    assert!(count >= 3, "the failover tests need 3 brokers, the cluster has {count}");
+    assert!(
+        count >= 3,
+        "the failover tests need 3 brokers, the cluster has {count}"
+    );
     let brokers: Vec<String> = (1..=count)
         .map(|n| required_env(&format!("KAFKA_LOCAL_BROKER_{n}")))
         .collect();
@@ -74,7 +77,10 @@ pub fn cluster() -> Cluster {
     // A test that failed earlier may have left a broker down or paused.
     c.heal();
     for b in &c.brokers {
-        assert!(port_open(b, Duration::from_secs(5)), "broker {b} is not reachable");
+        assert!(
+            port_open(b, Duration::from_secs(5)),
+            "broker {b} is not reachable"
+        );
     }
     c
 }
@@ -375,7 +381,10 @@ pub fn verify(
     let got: HashSet<Uuid> = records.iter().map(|r| r.envelope.event_id).collect();
     let lost = expected.difference(&got).count();
     assert_eq!(lost, 0, "{lost} of {} events lost", expected.len());
-    assert!(got.is_subset(&expected), "foreign events under this run's name");
+    assert!(
+        got.is_subset(&expected),
+        "foreign events under this run's name"
+    );
     let duplicates = records.len() - got.len();
     if exact {
         assert_eq!(duplicates, 0, "{duplicates} duplicates on {topic}");
@@ -394,11 +403,17 @@ pub fn verify(
             .parse()
             .expect("numeric key");
         if first.insert(r.envelope.event_id) {
-            read_by_key.entry(key).or_default().push(r.envelope.event_id);
+            read_by_key
+                .entry(key)
+                .or_default()
+                .push(r.envelope.event_id);
         }
     }
     for (k, ids) in &by_key {
-        assert!(read_by_key.get(k) == Some(ids), "per-key order broken for key {k}");
+        assert!(
+            read_by_key.get(k) == Some(ids),
+            "per-key order broken for key {k}"
+        );
     }
     Verified {
         published: published.len(),
@@ -411,7 +426,12 @@ pub fn verify(
 /// `run`, until every id of `expected` was seen and then 2 s longer (duplicates may sit behind
 /// the last one); panics after [`WAIT`] naming how many are missing. Linear in the records
 /// read (the e2e helper re-checks the whole set per record, too slow for 50,000 events).
-pub fn read_run(bootstrap: &str, topic: &str, run: &str, expected: &HashSet<Uuid>) -> Vec<ReadBack> {
+pub fn read_run(
+    bootstrap: &str,
+    topic: &str,
+    run: &str,
+    expected: &HashSet<Uuid>,
+) -> Vec<ReadBack> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", run_name("verifier"))
