@@ -4,15 +4,23 @@
 //!
 //! ```json
 //! {"$schema": "...", "$id": "https://pmp.example/schemas/topics.json", "description": "...",
-//!  "defaults": {"replication_factor": 1},
+//!  "defaults": {"environment": "dev"},
+//!  "environments": {"dev": {"replication_factor": 1, "min_insync_replicas": 1},
+//!                   "cluster": {"replication_factor": 3, "min_insync_replicas": 2}},
 //!  "dead_letter": {"suffix": ".dlq", "partitions": 1,
 //!                  "config": {"cleanup.policy": "delete", "retention.ms": "2592000000"}},
 //!  "topics": [{"name": "patient-events", "partitions": 3, "kind": "events",
 //!              "description": "...", "config": {"retention.ms": "604800000"}}]}
 //! ```
 //!
-//! - `defaults.replication_factor` (optional, default 1) is the replication factor of every
-//!   topic; deployments override it with `KAFKA_REPLICATION_FACTOR`.
+//! - `environments` (optional): per deployment environment (name `[a-z0-9_-]+`), the
+//!   replication factor and `min.insync.replicas` of every topic (1 ≤ min ≤ RF). With
+//!   `acks=all`, `min.insync.replicas` is how many replicas must hold a record before the
+//!   producer's send succeeds. `defaults.environment` (default `dev`) names the one used when
+//!   none is asked for. Without `environments`, the only environment is `dev` with
+//!   `defaults.replication_factor` (default 1) and `min.insync.replicas` 1. Deployments
+//!   override the replication factor with `KAFKA_REPLICATION_FACTOR`.
+//! - `min.insync.replicas` belongs to the environment: a topic `config` may not set it.
 //! - `dead_letter` (required): every topic `T` gets a dead-letter topic `T<suffix>` with
 //!   `partitions` and `config`.
 //! - `topics[*]`: `name` (Kafka's legal characters `[a-zA-Z0-9._-]`, at most 249), `partitions`
@@ -88,11 +96,24 @@ pub struct ResolvedTopic {
     pub description: Option<String>,
 }
 
+/// Replication settings of one deployment environment (`environments.<name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicEnvironment {
+    /// Replication factor of every topic.
+    pub replication_factor: u16,
+    /// `min.insync.replicas` of every topic (at most `replication_factor`).
+    pub min_insync_replicas: u16,
+}
+
 /// The parsed `topics.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicCatalog {
-    /// Default replication factor (`defaults.replication_factor`).
+    /// Replication factor of the default environment.
     pub replication_factor: u16,
+    /// Deployment environments by name (at least the default one).
+    pub environments: BTreeMap<String, TopicEnvironment>,
+    /// The environment used when none is named (`defaults.environment`, default `dev`).
+    pub default_environment: String,
     /// Dead-letter policy.
     pub dead_letter: DeadLetterPolicy,
     /// Declared topics, in file order.
@@ -167,6 +188,15 @@ impl TopicCatalog {
     pub fn dead_letter_topic(&self, topic: &str) -> String {
         format!("{topic}{}", self.dead_letter.suffix)
     }
+
+    /// The environment `name`, or the default one for `None`; the error lists the known names.
+    pub fn environment(&self, name: Option<&str>) -> Result<TopicEnvironment, String> {
+        let name = name.unwrap_or(&self.default_environment);
+        self.environments.get(name).copied().ok_or_else(|| {
+            let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+            format!("unknown environment `{name}` (known: {})", known.join(", "))
+        })
+    }
 }
 
 struct Parser<'a> {
@@ -238,21 +268,14 @@ impl Parser<'_> {
                 "$id",
                 "description",
                 "defaults",
+                "environments",
                 "dead_letter",
                 "topics",
             ],
         )?;
 
-        let mut replication_factor = 1u16;
-        if let Some(d) = obj.get("defaults") {
-            let d = self.object(d, "/defaults")?;
-            self.only_keys(d, "/defaults", &["replication_factor"])?;
-            if d.contains_key("replication_factor") {
-                let p = "/defaults/replication_factor";
-                replication_factor =
-                    self.count(d.get("replication_factor"), p, u64::from(i16::MAX as u16))? as u16;
-            }
-        }
+        let (environments, default_environment) = self.environments(obj)?;
+        let replication_factor = environments[&default_environment].replication_factor;
 
         let dl = obj
             .get("dead_letter")
@@ -315,9 +338,88 @@ impl Parser<'_> {
         }
         Ok(TopicCatalog {
             replication_factor,
+            environments,
+            default_environment,
             dead_letter,
             topics,
         })
+    }
+
+    /// `environments` and `defaults` (see the module docs).
+    fn environments(
+        &self,
+        obj: &Map<String, Value>,
+    ) -> Result<(BTreeMap<String, TopicEnvironment>, String), TopicsError> {
+        const MAX_RF: u64 = i16::MAX as u64;
+        let mut legacy_rf = None;
+        let mut default_env = None;
+        if let Some(d) = obj.get("defaults") {
+            let d = self.object(d, "/defaults")?;
+            self.only_keys(d, "/defaults", &["replication_factor", "environment"])?;
+            if d.contains_key("replication_factor") {
+                let p = "/defaults/replication_factor";
+                if obj.contains_key("environments") {
+                    return Err(self.err(p, "is set per environment in /environments"));
+                }
+                legacy_rf = Some(self.count(d.get("replication_factor"), p, MAX_RF)? as u16);
+            }
+            default_env = self.opt_string(d.get("environment"), "/defaults/environment")?;
+        }
+        let default_env = default_env.unwrap_or_else(|| "dev".to_owned());
+        let mut envs = BTreeMap::new();
+        match obj.get("environments") {
+            None => {
+                let rf = legacy_rf.unwrap_or(1);
+                envs.insert(
+                    "dev".to_owned(),
+                    TopicEnvironment {
+                        replication_factor: rf,
+                        min_insync_replicas: 1,
+                    },
+                );
+            }
+            Some(v) => {
+                for (name, env) in self.object(v, "/environments")? {
+                    let p = ptr_push("/environments", name);
+                    let legal = |c: char| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+                    };
+                    if name.is_empty() || !name.chars().all(legal) {
+                        return Err(self.err(&p, "environment names use only [a-z0-9_-]"));
+                    }
+                    let e = self.object(env, &p)?;
+                    self.only_keys(
+                        e,
+                        &p,
+                        &["replication_factor", "min_insync_replicas", "description"],
+                    )?;
+                    let rf_p = ptr_push(&p, "replication_factor");
+                    let rf = self.count(e.get("replication_factor"), &rf_p, MAX_RF)? as u16;
+                    let min_p = ptr_push(&p, "min_insync_replicas");
+                    let min = self.count(e.get("min_insync_replicas"), &min_p, MAX_RF)? as u16;
+                    if min > rf {
+                        return Err(
+                            self.err(&min_p, "exceeds the environment's replication_factor")
+                        );
+                    }
+                    self.opt_string(e.get("description"), &ptr_push(&p, "description"))?;
+                    envs.insert(
+                        name.clone(),
+                        TopicEnvironment {
+                            replication_factor: rf,
+                            min_insync_replicas: min,
+                        },
+                    );
+                }
+            }
+        }
+        if !envs.contains_key(&default_env) {
+            return Err(self.err(
+                "/defaults/environment",
+                "names no environment of /environments",
+            ));
+        }
+        Ok((envs, default_env))
     }
 
     fn topic(&self, v: &Value, p: &str) -> Result<TopicSpec, TopicsError> {
@@ -370,6 +472,9 @@ impl Parser<'_> {
                     &kp,
                     "config names use only [a-z0-9.] and start with a letter",
                 ));
+            }
+            if k == "min.insync.replicas" {
+                return Err(self.err(&kp, "is set per environment in /environments"));
             }
             let s = match val {
                 Value::String(s) => s.clone(),
@@ -441,9 +546,25 @@ pub fn render_create_topics_sh(catalog: &TopicCatalog, source: &str) -> String {
     s.push_str(SCRIPT_HEAD_2);
     let _ = writeln!(
         s,
-        "REPLICATION_FACTOR=\"${{KAFKA_REPLICATION_FACTOR:-{}}}\"",
-        catalog.replication_factor
+        "ENVIRONMENT=\"${{KAFKA_TOPICS_ENV:-{}}}\"",
+        catalog.default_environment
     );
+    s.push_str(SCRIPT_ARGS);
+    s.push_str("case \"$ENVIRONMENT\" in\n");
+    for (name, env) in &catalog.environments {
+        let _ = writeln!(
+            s,
+            "{name}) ENV_REPLICATION_FACTOR={} MIN_INSYNC_REPLICAS={} ;;",
+            env.replication_factor, env.min_insync_replicas
+        );
+    }
+    let known: Vec<&str> = catalog.environments.keys().map(String::as_str).collect();
+    let _ = writeln!(
+        s,
+        "*) fail \"unknown environment '$ENVIRONMENT' (known: {})\" ;;\nesac",
+        known.join(" ")
+    );
+    s.push_str("REPLICATION_FACTOR=\"${KAFKA_REPLICATION_FACTOR:-$ENV_REPLICATION_FACTOR}\"\n");
     s.push_str(SCRIPT_FUNCTIONS);
     s.push_str("\n# name, partitions, then configs (key=value)\n");
     for t in &topics {
@@ -486,9 +607,14 @@ const SCRIPT_HEAD_2: &str = r#"# `eventctl topics --check` fails when this file 
 # The same script runs in the `kafka-setup` container and against scripts/kafka-local.
 #
 # Environment:
+# Usage: create-topics.sh [--env NAME]   (NAME: an environment of the catalog; replication factor
+#        and min.insync.replicas of every topic come from it)
+#
+# Environment:
+#   KAFKA_TOPICS_ENV             environment when --env is not given (default: the catalog's)
 #   KAFKA_BOOTSTRAP_SERVERS      broker (default localhost:9092)
 #   KAFKA_TOPICS_CMD             topic tool (default kafka-topics, as in the Confluent image)
-#   KAFKA_REPLICATION_FACTOR     replication factor of every topic (default from the catalog)
+#   KAFKA_REPLICATION_FACTOR     replication factor of every topic (default from the environment)
 #   KAFKA_TOPICS_COMMAND_CONFIG  optional client properties file (--command-config), e.g. SASL/SSL
 #   KAFKA_SETUP_RETRIES          broker wait attempts (default 30)
 #   KAFKA_SETUP_RETRY_DELAY      seconds between attempts (default 2)
@@ -500,17 +626,37 @@ RETRIES="${KAFKA_SETUP_RETRIES:-30}"
 RETRY_DELAY="${KAFKA_SETUP_RETRY_DELAY:-2}"
 "#;
 
-const SCRIPT_FUNCTIONS: &str = r#"
+const SCRIPT_ARGS: &str = r#"
 fail() {
     echo "create-topics: error: $*" >&2
     exit 1
 }
 
+while (($#)); do
+    case "$1" in
+    --env)
+        (($# >= 2)) || fail "--env needs an environment name"
+        ENVIRONMENT="$2"
+        shift 2
+        ;;
+    --env=*)
+        ENVIRONMENT="${1#--env=}"
+        shift
+        ;;
+    *) fail "unknown argument '$1' (usage: create-topics.sh [--env NAME])" ;;
+    esac
+done
+
+"#;
+
+const SCRIPT_FUNCTIONS: &str = r#"
 for setting in REPLICATION_FACTOR RETRIES; do
     case "${!setting}" in
     '' | *[!0-9]* | 0) fail "$setting must be a positive integer" ;;
     esac
 done
+((MIN_INSYNC_REPLICAS <= REPLICATION_FACTOR)) ||
+    fail "replication factor $REPLICATION_FACTOR is below min.insync.replicas $MIN_INSYNC_REPLICAS of environment $ENVIRONMENT"
 command -v "$TOPICS_CMD" >/dev/null 2>&1 || fail "topic tool '$TOPICS_CMD' not found (set KAFKA_TOPICS_CMD)"
 
 EXTRA_ARGS=()
@@ -552,11 +698,11 @@ wait_for_broker() {
 create_topic() {
     local name="$1" partitions="$2" cfg
     shift 2
-    local args=()
+    local args=(--config "min.insync.replicas=$MIN_INSYNC_REPLICAS")
     for cfg in "$@"; do
         args+=(--config "$cfg")
     done
-    echo "create-topics: $name (partitions $partitions, replication factor $REPLICATION_FACTOR)"
+    echo "create-topics: $name (partitions $partitions, replication factor $REPLICATION_FACTOR, min.insync.replicas $MIN_INSYNC_REPLICAS)"
     topics --create --if-not-exists --topic "$name" --partitions "$partitions" \
         --replication-factor "$REPLICATION_FACTOR" "${args[@]}" >/dev/null ||
         fail "could not create topic $name"
@@ -626,6 +772,75 @@ mod tests {
         assert_eq!(c.dead_letter_topic("x"), "x.dlq");
     }
 
+    const WITH_ENVIRONMENTS: &str = r#"{
+      "defaults": {"environment": "dev"},
+      "environments": {"dev": {"replication_factor": 1, "min_insync_replicas": 1},
+                       "cluster": {"replication_factor": 3, "min_insync_replicas": 2}},
+      "dead_letter": {"suffix": ".dlq", "partitions": 1},
+      "topics": [{"name": "patient-events", "partitions": 3}]}"#;
+
+    #[test]
+    fn environments_set_replication_and_min_insync_replicas() {
+        let c = parse(WITH_ENVIRONMENTS).unwrap();
+        assert_eq!(c.default_environment, "dev");
+        assert_eq!(c.replication_factor, 1);
+        let cluster = c.environment(Some("cluster")).unwrap();
+        assert_eq!(
+            (cluster.replication_factor, cluster.min_insync_replicas),
+            (3, 2)
+        );
+        assert_eq!(c.environment(None).unwrap().min_insync_replicas, 1);
+        let unknown = c.environment(Some("prod")).unwrap_err();
+        assert!(
+            unknown.contains("`prod`") && unknown.contains("cluster, dev"),
+            "{unknown}"
+        );
+        let sh = render_create_topics_sh(&c, "schemas/topics.json");
+        assert!(sh.contains("ENVIRONMENT=\"${KAFKA_TOPICS_ENV:-dev}\""));
+        assert!(sh.contains("cluster) ENV_REPLICATION_FACTOR=3 MIN_INSYNC_REPLICAS=2 ;;"));
+        assert!(sh.contains("dev) ENV_REPLICATION_FACTOR=1 MIN_INSYNC_REPLICAS=1 ;;"));
+        assert!(sh.contains("(known: cluster dev)"));
+        assert!(sh.contains("--config \"min.insync.replicas=$MIN_INSYNC_REPLICAS\""));
+    }
+
+    #[test]
+    fn bad_environments_are_errors_with_pointers() {
+        let cases = [
+            (
+                WITH_ENVIRONMENTS
+                    .replace("\"min_insync_replicas\": 2", "\"min_insync_replicas\": 4"),
+                "/environments/cluster/min_insync_replicas",
+            ),
+            (
+                WITH_ENVIRONMENTS.replace("\"environment\": \"dev\"", "\"environment\": \"prod\""),
+                "/defaults/environment",
+            ),
+            (
+                WITH_ENVIRONMENTS.replace("\"environment\": \"dev\"", "\"replication_factor\": 2"),
+                "/defaults/replication_factor",
+            ),
+            (
+                WITH_ENVIRONMENTS.replace("\"cluster\":", "\"Cluster Prod\":"),
+                "/environments/Cluster Prod",
+            ),
+            (
+                WITH_ENVIRONMENTS.replace(", \"min_insync_replicas\": 1}", "}"),
+                "/environments/dev/min_insync_replicas",
+            ),
+            (
+                WITH_ENVIRONMENTS.replace(
+                    "\"partitions\": 3}",
+                    "\"partitions\": 3, \"config\": {\"min.insync.replicas\": 2}}",
+                ),
+                "/topics/0/config/min.insync.replicas",
+            ),
+        ];
+        for (text, pointer) in cases {
+            let e = err_of(&text);
+            assert_eq!(e.pointer, pointer, "{e}");
+        }
+    }
+
     #[test]
     fn the_committed_catalog_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/topics.json");
@@ -639,7 +854,10 @@ mod tests {
         let sh = render_create_topics_sh(&c, "schemas/topics.json");
         assert!(sh.starts_with("#!/usr/bin/env bash\n"));
         assert!(sh.contains("from schemas/topics.json"));
-        assert!(sh.contains("REPLICATION_FACTOR=\"${KAFKA_REPLICATION_FACTOR:-2}\""));
+        assert!(sh.contains("dev) ENV_REPLICATION_FACTOR=2 MIN_INSYNC_REPLICAS=1 ;;"));
+        assert!(sh.contains(
+            "REPLICATION_FACTOR=\"${KAFKA_REPLICATION_FACTOR:-$ENV_REPLICATION_FACTOR}\""
+        ));
         assert!(sh.contains(
             "create_topic 'patient-events' 3 'cleanup.policy=delete' 'retention.ms=604800000'\n"
         ));

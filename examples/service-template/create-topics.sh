@@ -8,9 +8,14 @@
 # The same script runs in the `kafka-setup` container and against scripts/kafka-local.
 #
 # Environment:
+# Usage: create-topics.sh [--env NAME]   (NAME: an environment of the catalog; replication factor
+#        and min.insync.replicas of every topic come from it)
+#
+# Environment:
+#   KAFKA_TOPICS_ENV             environment when --env is not given (default: the catalog's)
 #   KAFKA_BOOTSTRAP_SERVERS      broker (default localhost:9092)
 #   KAFKA_TOPICS_CMD             topic tool (default kafka-topics, as in the Confluent image)
-#   KAFKA_REPLICATION_FACTOR     replication factor of every topic (default from the catalog)
+#   KAFKA_REPLICATION_FACTOR     replication factor of every topic (default from the environment)
 #   KAFKA_TOPICS_COMMAND_CONFIG  optional client properties file (--command-config), e.g. SASL/SSL
 #   KAFKA_SETUP_RETRIES          broker wait attempts (default 30)
 #   KAFKA_SETUP_RETRY_DELAY      seconds between attempts (default 2)
@@ -20,18 +25,41 @@ BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}"
 TOPICS_CMD="${KAFKA_TOPICS_CMD:-kafka-topics}"
 RETRIES="${KAFKA_SETUP_RETRIES:-30}"
 RETRY_DELAY="${KAFKA_SETUP_RETRY_DELAY:-2}"
-REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-1}"
+ENVIRONMENT="${KAFKA_TOPICS_ENV:-dev}"
 
 fail() {
     echo "create-topics: error: $*" >&2
     exit 1
 }
 
+while (($#)); do
+    case "$1" in
+    --env)
+        (($# >= 2)) || fail "--env needs an environment name"
+        ENVIRONMENT="$2"
+        shift 2
+        ;;
+    --env=*)
+        ENVIRONMENT="${1#--env=}"
+        shift
+        ;;
+    *) fail "unknown argument '$1' (usage: create-topics.sh [--env NAME])" ;;
+    esac
+done
+
+case "$ENVIRONMENT" in
+dev) ENV_REPLICATION_FACTOR=1 MIN_INSYNC_REPLICAS=1 ;;
+*) fail "unknown environment '$ENVIRONMENT' (known: dev)" ;;
+esac
+REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-$ENV_REPLICATION_FACTOR}"
+
 for setting in REPLICATION_FACTOR RETRIES; do
     case "${!setting}" in
     '' | *[!0-9]* | 0) fail "$setting must be a positive integer" ;;
     esac
 done
+((MIN_INSYNC_REPLICAS <= REPLICATION_FACTOR)) ||
+    fail "replication factor $REPLICATION_FACTOR is below min.insync.replicas $MIN_INSYNC_REPLICAS of environment $ENVIRONMENT"
 command -v "$TOPICS_CMD" >/dev/null 2>&1 || fail "topic tool '$TOPICS_CMD' not found (set KAFKA_TOPICS_CMD)"
 
 EXTRA_ARGS=()
@@ -73,11 +101,11 @@ wait_for_broker() {
 create_topic() {
     local name="$1" partitions="$2" cfg
     shift 2
-    local args=()
+    local args=(--config "min.insync.replicas=$MIN_INSYNC_REPLICAS")
     for cfg in "$@"; do
         args+=(--config "$cfg")
     done
-    echo "create-topics: $name (partitions $partitions, replication factor $REPLICATION_FACTOR)"
+    echo "create-topics: $name (partitions $partitions, replication factor $REPLICATION_FACTOR, min.insync.replicas $MIN_INSYNC_REPLICAS)"
     topics --create --if-not-exists --topic "$name" --partitions "$partitions" \
         --replication-factor "$REPLICATION_FACTOR" "${args[@]}" >/dev/null ||
         fail "could not create topic $name"

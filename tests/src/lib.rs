@@ -26,7 +26,8 @@ pub struct LocalBroker {
     pub bootstrap: String,
     /// Topic tool wrapper over the cached jars (`KAFKA_TOPICS_CMD`).
     pub topics_cmd: PathBuf,
-    /// ZooKeeper `host:port` (`KAFKA_ZOOKEEPER_CONNECT`).
+    /// ZooKeeper `host:port` (`KAFKA_ZOOKEEPER_CONNECT`); empty in KRaft mode
+    /// (`KAFKA_LOCAL_MODE=kraft`), which has no ZooKeeper.
     pub zookeeper: String,
     /// The `scripts/kafka-local` that runs the cluster (`KAFKA_LOCAL_SCRIPT`).
     pub script: PathBuf,
@@ -103,7 +104,11 @@ pub fn broker() -> LocalBroker {
     LocalBroker {
         bootstrap,
         topics_cmd: PathBuf::from(required_env("KAFKA_TOPICS_CMD")),
-        zookeeper: required_env("KAFKA_ZOOKEEPER_CONNECT"),
+        zookeeper: if std::env::var("KAFKA_LOCAL_MODE").as_deref() == Ok("kraft") {
+            String::new()
+        } else {
+            required_env("KAFKA_ZOOKEEPER_CONNECT")
+        },
         script: std::env::var("KAFKA_LOCAL_SCRIPT")
             .map(PathBuf::from)
             .unwrap_or_else(|_| repo_root().join("scripts/kafka-local")),

@@ -353,3 +353,229 @@ fn shell_scripts_parse() {
         );
     }
 }
+
+fn profiles(svc: &Value) -> Vec<String> {
+    svc["profiles"]
+        .as_sequence()
+        .map(|v| v.iter().map(|i| str_of(i, "profile").to_owned()).collect())
+        .unwrap_or_default()
+}
+
+fn image_tag(svc: &Value, name: &str) -> (String, String) {
+    let image = str_of(&svc["image"], "image");
+    let (repo, tag) = image
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("{name}: image {image} has no tag"));
+    (repo.to_owned(), tag.to_owned())
+}
+
+#[test]
+fn the_default_setup_has_no_profile_and_the_extra_brokers_have_one() {
+    let c = compose();
+    for name in [
+        "zookeeper",
+        "kafka",
+        "kafka-setup",
+        "example-producer",
+        "example-consumer",
+    ] {
+        assert!(
+            profiles(service(&c, name)).is_empty(),
+            "{name} must start with a plain `docker compose up`"
+        );
+    }
+    for name in ["kafka-1", "kafka-2", "kafka-3", "kafka-cluster-setup"] {
+        assert_eq!(profiles(service(&c, name)), ["cluster"], "{name}");
+    }
+    for name in ["kafka-kraft", "kafka-kraft-setup"] {
+        assert_eq!(profiles(service(&c, name)), ["kraft"], "{name}");
+    }
+}
+
+#[test]
+fn cluster_profile_has_three_distinct_brokers_on_the_pinned_zookeeper_line() {
+    let c = compose();
+    let (_, default_tag) = image_tag(service(&c, "kafka"), "kafka");
+    let mut ids = std::collections::BTreeSet::new();
+    let mut host_ports = std::collections::BTreeSet::new();
+    let mut vols = std::collections::BTreeSet::new();
+    for n in 1..=3 {
+        let name = format!("kafka-{n}");
+        let svc = service(&c, &name);
+        assert_eq!(
+            image_tag(svc, &name),
+            ("confluentinc/cp-kafka".to_owned(), default_tag.clone()),
+            "{name}: the same pinned ZooKeeper-line image as `kafka`"
+        );
+        assert!(
+            ids.insert(env_str(svc, "KAFKA_BROKER_ID")),
+            "{name}: broker id reused"
+        );
+        assert_ne!(
+            env_str(svc, "KAFKA_BROKER_ID"),
+            env_str(service(&c, "kafka"), "KAFKA_BROKER_ID")
+        );
+        let zk = env_str(svc, "KAFKA_ZOOKEEPER_CONNECT");
+        assert!(
+            zk.starts_with("zookeeper:2181/") && zk.len() > "zookeeper:2181/".len(),
+            "{name}: its own ZooKeeper chroot, apart from the default broker: {zk}"
+        );
+        assert_eq!(
+            depends_condition(svc, "zookeeper"),
+            "service_healthy",
+            "{name}"
+        );
+        let advertised = env_str(svc, "KAFKA_ADVERTISED_LISTENERS");
+        assert!(
+            advertised.contains(&format!("INTERNAL://{name}:29092")),
+            "{name}: {advertised}"
+        );
+        let ports: Vec<String> = svc["ports"]
+            .as_sequence()
+            .expect("ports")
+            .iter()
+            .map(|p| str_of(p, "port").to_owned())
+            .collect();
+        assert_eq!(ports.len(), 1, "{name}");
+        let external = ports[0].split(':').next().unwrap_or_default().to_owned();
+        assert!(
+            advertised.contains(&format!("EXTERNAL://localhost:{external}")),
+            "{name}: the host port is the advertised external listener: {advertised}"
+        );
+        assert!(
+            host_ports.insert(external.clone()),
+            "{name}: host port {external} reused"
+        );
+        assert_ne!(external, "9092", "{name}: clashes with the default broker");
+        for key in [
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        ] {
+            assert_eq!(env_str(svc, key), "3", "{name}: {key}");
+        }
+        assert_eq!(
+            env_str(svc, "KAFKA_AUTO_CREATE_TOPICS_ENABLE"),
+            "false",
+            "{name}"
+        );
+        let data = volumes(svc)
+            .into_iter()
+            .find(|v| v.ends_with(":/var/lib/kafka/data"))
+            .unwrap_or_else(|| panic!("{name}: no data volume"));
+        assert!(
+            vols.insert(data.clone()),
+            "{name}: data volume {data} shared"
+        );
+        let named = data.split(':').next().unwrap_or_default();
+        assert!(
+            c["volumes"]
+                .as_mapping()
+                .expect("volumes")
+                .contains_key(named),
+            "{name}: volume {named} is not declared"
+        );
+        let test = words(&svc["healthcheck"]["test"], "healthcheck");
+        assert!(
+            test.iter()
+                .any(|w| w == "/healthcheck/kafka-healthcheck.sh"),
+            "{name}: {test:?}"
+        );
+    }
+}
+
+#[test]
+fn cluster_setup_creates_topics_with_the_cluster_environment_on_all_three() {
+    let c = compose();
+    let setup = service(&c, "kafka-cluster-setup");
+    for n in 1..=3 {
+        assert_eq!(
+            depends_condition(setup, &format!("kafka-{n}")),
+            "service_healthy"
+        );
+    }
+    let bootstrap = env_str(setup, "KAFKA_BOOTSTRAP_SERVERS");
+    for n in 1..=3 {
+        assert!(
+            bootstrap.contains(&format!("kafka-{n}:29092")),
+            "{bootstrap}"
+        );
+    }
+    assert!(
+        env(setup, "KAFKA_REPLICATION_FACTOR").is_null(),
+        "the replication factor comes from the `cluster` environment of topics.json"
+    );
+    let entry = words(&setup["entrypoint"], "entrypoint");
+    let script_at = entry
+        .iter()
+        .position(|w| w == "/scripts/create-topics.sh")
+        .unwrap_or_else(|| panic!("entrypoint does not run create-topics.sh: {entry:?}"));
+    assert_eq!(entry[script_at + 1..], ["--env", "cluster"]);
+    let (host, mode) = bind_mount(&volumes(setup), "/scripts/create-topics.sh");
+    assert_eq!(host, "./docker/kafka/create-topics.sh");
+    assert_eq!(mode.as_deref(), Some("ro"));
+    // The environment named here exists in the catalog with RF 3 and min.insync.replicas 2.
+    let catalog =
+        pmp_event_codegen::topics::TopicCatalog::load(&repo_root().join("schemas/topics.json"))
+            .expect("topics.json");
+    let env = catalog
+        .environment(Some("cluster"))
+        .expect("cluster environment");
+    assert_eq!((env.replication_factor, env.min_insync_replicas), (3, 2));
+}
+
+#[test]
+fn kraft_profile_is_a_pinned_combined_controller_and_broker_without_zookeeper() {
+    let c = compose();
+    let kraft = service(&c, "kafka-kraft");
+    let (repo, tag) = image_tag(kraft, "kafka-kraft");
+    assert_eq!(repo, "confluentinc/cp-kafka");
+    let parts: Vec<&str> = tag.split('.').collect();
+    assert!(
+        parts.len() == 3
+            && parts[0] == "8"
+            && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())),
+        "kafka-kraft: tag {tag} must be an exact Confluent 8.x release (KRaft-only line)"
+    );
+    assert_eq!(
+        image_tag(service(&c, "kafka-kraft-setup"), "kafka-kraft-setup"),
+        (repo, tag)
+    );
+    let roles: Vec<String> = env_str(kraft, "KAFKA_PROCESS_ROLES")
+        .split(',')
+        .map(|r| r.trim().to_owned())
+        .collect();
+    assert!(roles.contains(&"broker".to_owned()) && roles.contains(&"controller".to_owned()));
+    assert!(
+        env(kraft, "KAFKA_ZOOKEEPER_CONNECT").is_null(),
+        "KRaft has no ZooKeeper"
+    );
+    assert!(
+        kraft["depends_on"]["zookeeper"].is_null(),
+        "KRaft does not wait for ZooKeeper"
+    );
+    let node = env_str(kraft, "KAFKA_NODE_ID");
+    let voters = env_str(kraft, "KAFKA_CONTROLLER_QUORUM_VOTERS");
+    assert_eq!(voters, format!("{node}@kafka-kraft:29093"));
+    assert!(env_str(kraft, "KAFKA_LISTENERS").contains("CONTROLLER://0.0.0.0:29093"));
+    assert!(env_str(kraft, "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP").contains("CONTROLLER:"));
+    assert_eq!(
+        env_str(kraft, "KAFKA_CONTROLLER_LISTENER_NAMES"),
+        "CONTROLLER"
+    );
+    assert_eq!(
+        env_str(kraft, "CLUSTER_ID").len(),
+        22,
+        "a 22-character base64 cluster id"
+    );
+    let setup = service(&c, "kafka-kraft-setup");
+    assert_eq!(depends_condition(setup, "kafka-kraft"), "service_healthy");
+    assert_eq!(
+        env_str(setup, "KAFKA_BOOTSTRAP_SERVERS"),
+        "kafka-kraft:29092"
+    );
+    let entry = words(&setup["entrypoint"], "entrypoint");
+    assert!(
+        entry.iter().any(|w| w == "/scripts/create-topics.sh"),
+        "{entry:?}"
+    );
+}

@@ -24,8 +24,27 @@ pub fn run(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
             return 2;
         }
     };
-    let rf = match replication_factor(&args, catalog) {
-        Ok(rf) => rf,
+    let environment = args
+        .environment
+        .clone()
+        .or_else(|| std::env::var("KAFKA_TOPICS_ENV").ok())
+        .filter(|s| !s.trim().is_empty());
+    let env = match catalog.environment(environment.as_deref()) {
+        Ok(env) => env,
+        Err(msg) => {
+            eprintln!("eventctl topics apply: {msg}");
+            return 2;
+        }
+    };
+    let rf = match replication_factor(&args, env.replication_factor) {
+        Ok(rf) if rf >= i32::from(env.min_insync_replicas) => rf,
+        Ok(rf) => {
+            eprintln!(
+                "eventctl topics apply: replication factor {rf} is below the environment's min.insync.replicas {}",
+                env.min_insync_replicas
+            );
+            return 2;
+        }
         Err(msg) => {
             eprintln!("eventctl topics apply: {msg}");
             return 2;
@@ -62,7 +81,13 @@ pub fn run(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
         }
     };
     let timeout = Duration::from_secs(args.timeout_secs.max(1));
-    let topics = catalog.resolved_topics();
+    let mut topics = catalog.resolved_topics();
+    for t in &mut topics {
+        t.config.insert(
+            "min.insync.replicas".to_owned(),
+            env.min_insync_replicas.to_string(),
+        );
+    }
     match runtime.block_on(apply(&admin, &topics, rf, timeout)) {
         Ok(0) => 0,
         Ok(_) => 1,
@@ -73,7 +98,7 @@ pub fn run(catalog: &TopicCatalog, args: ApplyArgs) -> i32 {
     }
 }
 
-fn replication_factor(args: &ApplyArgs, catalog: &TopicCatalog) -> Result<i32, String> {
+fn replication_factor(args: &ApplyArgs, environment_rf: u16) -> Result<i32, String> {
     if let Some(rf) = args.replication_factor {
         return if rf >= 1 {
             Ok(rf)
@@ -86,7 +111,7 @@ fn replication_factor(args: &ApplyArgs, catalog: &TopicCatalog) -> Result<i32, S
             Ok(rf) if rf >= 1 => Ok(rf),
             _ => Err("KAFKA_REPLICATION_FACTOR must be a positive integer".to_owned()),
         },
-        _ => Ok(i32::from(catalog.replication_factor)),
+        _ => Ok(i32::from(environment_rf)),
     }
 }
 

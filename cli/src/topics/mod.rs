@@ -8,7 +8,9 @@
 //!   topics are left alone (idempotent), but one whose partition count differs is reported and
 //!   makes the command exit 1. It needs librdkafka, so it is compiled only with the `kafka`
 //!   feature (`cargo install --path cli --features kafka`); without it, it exits 2 naming the
-//!   feature.
+//!   feature. `--env NAME` picks the catalog environment whose replication factor and
+//!   `min.insync.replicas` every topic gets (default: `KAFKA_TOPICS_ENV`, then the catalog's
+//!   default).
 //!
 //! The flags of earlier releases still work: `eventctl topics [--format sh]` renders and
 //! `eventctl topics --check [--script ...]` checks.
@@ -86,7 +88,12 @@ pub struct ApplyArgs {
     /// Broker list; defaults to KAFKA_BOOTSTRAP_SERVERS.
     #[arg(long)]
     pub bootstrap_servers: Option<String>,
-    /// Replication factor of every topic; defaults to KAFKA_REPLICATION_FACTOR, then the catalog.
+    /// Environment of the catalog (replication factor and min.insync.replicas of every topic);
+    /// defaults to KAFKA_TOPICS_ENV, then the catalog's default environment.
+    #[arg(long = "env", value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Replication factor of every topic; defaults to KAFKA_REPLICATION_FACTOR, then the
+    /// environment's.
     #[arg(long)]
     pub replication_factor: Option<i32>,
     /// Extra librdkafka client property (repeatable), e.g. `-X security.protocol=SASL_SSL`.
@@ -275,6 +282,7 @@ mod tests {
         let catalog = TopicCatalog::load(&dir.path().join("topics.json")).unwrap();
         let apply = ApplyArgs {
             bootstrap_servers: Some("127.0.0.1:9".into()),
+            environment: None,
             replication_factor: Some(0),
             properties: vec![],
             timeout_secs: 1,
@@ -283,6 +291,18 @@ mod tests {
             run_apply(&catalog, apply),
             2,
             "replication factor 0 is rejected before connecting"
+        );
+        let unknown_env = ApplyArgs {
+            bootstrap_servers: Some("127.0.0.1:9".into()),
+            environment: Some("prod".into()),
+            replication_factor: None,
+            properties: vec![],
+            timeout_secs: 1,
+        };
+        assert_eq!(
+            run_apply(&catalog, unknown_env),
+            2,
+            "an unknown environment is rejected before connecting"
         );
     }
 }
