@@ -123,11 +123,7 @@ impl Inbox {
             self.count(|c| &c.database_errors);
             transient(what, &e)
         };
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| db_error("begin", e))?;
+        let mut tx = self.pool.begin().await.map_err(|e| db_error("begin", e))?;
         let recorded = sqlx::query(
             "INSERT INTO event_inbox (consumer, event_id, event_type, version) \
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use pmp_event_runtime::consumer::{SchemaCompileError, SchemaValidators, SchemaViolation};
-use pmp_event_runtime::{EventPayload, Envelope};
+use pmp_event_runtime::{Envelope, EventPayload};
 use uuid::Uuid;
 
 use crate::PgTransaction;

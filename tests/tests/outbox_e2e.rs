@@ -15,8 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use e2e_support::{all_of, read_back, robust_producer, run_name, WAIT};
-use outbox_support::{check_delivered, fresh_database, stage, Staged, TestDb, PARTITIONS, TOPIC};
+use e2e_support::{robust_producer, run_name, WAIT};
+use outbox_support::{
+    check_delivered, fresh_database, read_run, stage, Staged, TestDb, PARTITIONS, TOPIC,
+};
 use pmp_e2e_tests::{broker, fault_lock, LocalBroker};
 use pmp_event_outbox::{Outbox, Relay, RelayConfig, RelayRole, StageError, DLQ_OUTBOX_ID_HEADER};
 use pmp_event_runtime::consumer::dlq_headers;
@@ -43,7 +45,11 @@ fn relay_config(db: &TestDb, bootstrap: &str) -> RelayConfig {
     c
 }
 
-fn start_relay(config: RelayConfig, bootstrap: &str, spool: &std::path::Path) -> (Relay, Arc<RobustProducer>) {
+fn start_relay(
+    config: RelayConfig,
+    bootstrap: &str,
+    spool: &std::path::Path,
+) -> (Relay, Arc<RobustProducer>) {
     let producer = Arc::new(robust_producer(bootstrap, "outbox-relay", spool));
     let relay = Relay::start::<AnyEvent>(config, producer.clone()).expect("relay starts");
     (relay, producer)
@@ -59,9 +65,7 @@ async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 
 /// Read the topic until every staged event is there, then check it.
 fn delivered(b: &LocalBroker, run: &str, staged: &Staged) -> usize {
-    let ids = staged.ids();
-    let got = read_back(&b.bootstrap, TOPIC, PARTITIONS, run, all_of(&ids));
-    check_delivered(&got, staged)
+    check_delivered(&read_run(&b.bootstrap, run, &staged.ids()), staged)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,50 +79,124 @@ async fn invalid_payload_is_refused_and_rolled_back_events_are_never_published()
 
     let mut tx = db.pool.begin().await.unwrap();
     let ok = |id: Uuid, staged: &mut Staged| staged.by_key.entry(key).or_default().push(id);
-    ok(outbox.stage(&mut tx, &PatientDeletedV1 { patient_id: key, reason: None }).await.unwrap(), &mut staged);
+    ok(
+        outbox
+            .stage(
+                &mut tx,
+                &PatientDeletedV1 {
+                    patient_id: key,
+                    reason: None,
+                },
+            )
+            .await
+            .unwrap(),
+        &mut staged,
+    );
     let refused = outbox
-        .stage(&mut tx, &PatientDeletedV1 { patient_id: 0, reason: Some("secret reason".into()) })
+        .stage(
+            &mut tx,
+            &PatientDeletedV1 {
+                patient_id: 0,
+                reason: Some("secret reason".into()),
+            },
+        )
         .await
         .expect_err("patient_id 0 breaks minimum 1");
     match &refused {
-        StageError::Invalid { event_type, violation, .. } => {
+        StageError::Invalid {
+            event_type,
+            violation,
+            ..
+        } => {
             assert_eq!(*event_type, "patient.deleted");
             assert_eq!(violation.instance_pointer, "/patient_id");
             assert_eq!(violation.keyword, "minimum");
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
-    assert!(!refused.to_string().contains("secret"), "error shows a payload value: {refused}");
+    assert!(
+        !refused.to_string().contains("secret"),
+        "error shows a payload value: {refused}"
+    );
     // The refused event left the transaction usable and inserted nothing.
-    ok(outbox.stage(&mut tx, &PatientDeletedV1 { patient_id: key, reason: None }).await.unwrap(), &mut staged);
+    ok(
+        outbox
+            .stage(
+                &mut tx,
+                &PatientDeletedV1 {
+                    patient_id: key,
+                    reason: None,
+                },
+            )
+            .await
+            .unwrap(),
+        &mut staged,
+    );
     tx.commit().await.unwrap();
     assert_eq!(db.count("SELECT count(*) FROM event_outbox").await, 2);
 
     let mut rolled_back = HashSet::new();
     let mut tx = db.pool.begin().await.unwrap();
     for _ in 0..5 {
-        rolled_back.insert(outbox.stage(&mut tx, &PatientDeletedV1 { patient_id: key, reason: None }).await.unwrap());
+        rolled_back.insert(
+            outbox
+                .stage(
+                    &mut tx,
+                    &PatientDeletedV1 {
+                        patient_id: key,
+                        reason: None,
+                    },
+                )
+                .await
+                .unwrap(),
+        );
     }
     tx.rollback().await.unwrap();
     let mut tx = db.pool.begin().await.unwrap();
     for _ in 0..3 {
-        rolled_back.insert(outbox.stage(&mut tx, &PatientDeletedV1 { patient_id: key, reason: None }).await.unwrap());
+        rolled_back.insert(
+            outbox
+                .stage(
+                    &mut tx,
+                    &PatientDeletedV1 {
+                        patient_id: key,
+                        reason: None,
+                    },
+                )
+                .await
+                .unwrap(),
+        );
     }
     drop(tx); // never committed
     assert_eq!(db.count("SELECT count(*) FROM event_outbox").await, 2);
     // The last committed event on the same key (one partition): everything published before it
     // on that partition is read by the time it is.
     let mut tx = db.pool.begin().await.unwrap();
-    ok(outbox.stage(&mut tx, &PatientDeletedV1 { patient_id: key, reason: None }).await.unwrap(), &mut staged);
+    ok(
+        outbox
+            .stage(
+                &mut tx,
+                &PatientDeletedV1 {
+                    patient_id: key,
+                    reason: None,
+                },
+            )
+            .await
+            .unwrap(),
+        &mut staged,
+    );
     tx.commit().await.unwrap();
 
     let spool = tempfile::tempdir().unwrap();
-    let (relay, producer) = start_relay(relay_config(&db, &b.bootstrap), &b.bootstrap, spool.path());
+    let (relay, producer) =
+        start_relay(relay_config(&db, &b.bootstrap), &b.bootstrap, spool.path());
     db.wait_drained().await;
-    let ids = staged.ids();
-    let got = read_back(&b.bootstrap, TOPIC, PARTITIONS, &run, all_of(&ids));
+    let got = read_run(&b.bootstrap, &run, &staged.ids());
     for r in &got {
-        assert!(!rolled_back.contains(&r.envelope.event_id), "a rolled-back event was published");
+        assert!(
+            !rolled_back.contains(&r.envelope.event_id),
+            "a rolled-back event was published"
+        );
     }
     assert_eq!(check_delivered(&got, &staged), 0);
     relay.shutdown(Duration::from_secs(10)).await;
@@ -142,12 +220,41 @@ async fn rows_that_no_longer_validate_go_to_the_dlq_with_their_outbox_id_and_blo
             )
             .into_bytes()
         };
-        let (a, c, d, e) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (a, c, d, e) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
         vec![
-            (a, "patient.deleted".into(), TOPIC, "schema_violation", envelope("patient.deleted", r#"{"patient_id":0}"#, a)),
-            (c, "patient.vanished".into(), TOPIC, "unknown_event_type", envelope("patient.vanished", r#"{"patient_id":1}"#, c)),
-            (d, "patient.deleted".into(), TOPIC, "not_json", b"{not json".to_vec()),
-            (e, "patient.deleted".into(), "therapist-events", "header_mismatch", envelope("patient.deleted", r#"{"patient_id":2}"#, e)),
+            (
+                a,
+                "patient.deleted".into(),
+                TOPIC,
+                "schema_violation",
+                envelope("patient.deleted", r#"{"patient_id":0}"#, a),
+            ),
+            (
+                c,
+                "patient.vanished".into(),
+                TOPIC,
+                "unknown_event_type",
+                envelope("patient.vanished", r#"{"patient_id":1}"#, c),
+            ),
+            (
+                d,
+                "patient.deleted".into(),
+                TOPIC,
+                "not_json",
+                b"{not json".to_vec(),
+            ),
+            (
+                e,
+                "patient.deleted".into(),
+                "therapist-events",
+                "header_mismatch",
+                envelope("patient.deleted", r#"{"patient_id":2}"#, e),
+            ),
         ]
     };
     let mut bad_rows = Vec::new();
@@ -168,24 +275,36 @@ async fn rows_that_no_longer_validate_go_to_the_dlq_with_their_outbox_id_and_blo
     staged.extend(stage(&db.pool, &outbox, 1..4, 5, 5).await);
 
     let spool = tempfile::tempdir().unwrap();
-    let (relay, producer) = start_relay(relay_config(&db, &b.bootstrap), &b.bootstrap, spool.path());
+    let (relay, producer) =
+        start_relay(relay_config(&db, &b.bootstrap), &b.bootstrap, spool.path());
     db.wait_drained().await;
     assert_eq!(delivered(&b, &run, &staged), 0);
     assert_eq!(relay.metrics().dead_lettered, bad.len() as u64);
     for (id, _, _, class) in &bad_rows {
-        let column: Option<String> = sqlx::query_scalar("SELECT dead_letter FROM event_outbox WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        let column: Option<String> =
+            sqlx::query_scalar("SELECT dead_letter FROM event_outbox WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
         let column = column.unwrap_or_default();
-        assert!(column.starts_with(class), "row {id}: dead_letter {column:?}, expected class {class}");
+        assert!(
+            column.starts_with(class),
+            "row {id}: dead_letter {column:?}, expected class {class}"
+        );
     }
     // Each bad row is in its topic's DLQ with its outbox id and class.
     for (id, event_id, topic, class) in &bad_rows {
         let headers = dlq_record(&b.bootstrap, &format!("{topic}.dlq"), *event_id);
-        assert_eq!(headers.get(DLQ_OUTBOX_ID_HEADER), Some(&id.to_string()), "{class}");
-        assert_eq!(headers.get(dlq_headers::CLASS).map(String::as_str), Some(*class));
+        assert_eq!(
+            headers.get(DLQ_OUTBOX_ID_HEADER),
+            Some(&id.to_string()),
+            "{class}"
+        );
+        assert_eq!(
+            headers.get(dlq_headers::CLASS).map(String::as_str),
+            Some(*class)
+        );
     }
     relay.shutdown(Duration::from_secs(10)).await;
     producer.shutdown(Duration::from_secs(10)).await;
@@ -193,7 +312,11 @@ async fn rows_that_no_longer_validate_go_to_the_dlq_with_their_outbox_id_and_blo
 }
 
 /// The headers of the dead letter whose `event_id` header is `event_id`.
-fn dlq_record(bootstrap: &str, topic: &str, event_id: Uuid) -> std::collections::HashMap<String, String> {
+fn dlq_record(
+    bootstrap: &str,
+    topic: &str,
+    event_id: Uuid,
+) -> std::collections::HashMap<String, String> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", run_name("dlq-reader"))
@@ -201,18 +324,29 @@ fn dlq_record(bootstrap: &str, topic: &str, event_id: Uuid) -> std::collections:
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
     consumer.assign(&tpl).unwrap();
     let want = event_id.to_string();
     let until = Instant::now() + WAIT;
     loop {
-        assert!(Instant::now() < until, "no dead letter for {event_id} in {topic}");
-        let Some(Ok(msg)) = consumer.poll(Duration::from_millis(200)) else { continue };
+        assert!(
+            Instant::now() < until,
+            "no dead letter for {event_id} in {topic}"
+        );
+        let Some(Ok(msg)) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
         let headers: std::collections::HashMap<String, String> = msg
             .headers()
             .map(|h| {
                 h.iter()
-                    .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -254,10 +388,19 @@ impl Proc {
         self.child.wait().expect("reap");
     }
 
+    /// SIGINT, and wait (bounded) for a clean exit.
     fn interrupt(&mut self) {
         // SAFETY: signalling our own child by its pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let _ = self.child.wait();
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "child exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < until, "child did not stop on SIGINT");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -288,20 +431,33 @@ async fn relay_sigkilled_mid_stream_and_restarted_loses_nothing() {
 
     let mut relay = relay_process(&db, &b, spool.path());
     let until = Instant::now() + WAIT;
-    while db.count("SELECT count(*) FROM event_outbox WHERE published_at IS NOT NULL").await < total / 4 {
-        assert!(Instant::now() < until, "the relay process publishes nothing");
+    while db
+        .count("SELECT count(*) FROM event_outbox WHERE published_at IS NOT NULL")
+        .await
+        < total / 4
+    {
+        assert!(
+            Instant::now() < until,
+            "the relay process publishes nothing"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     relay.sigkill();
     // Staged while no relay runs: they wait in the table.
     staged.extend(stage(&db.pool, &outbox, 1..21, 100, 10).await);
     let unpublished = db.unpublished().await;
-    assert!(unpublished >= 2000, "only {unpublished} rows unpublished while the relay is dead");
+    assert!(
+        unpublished >= 2000,
+        "only {unpublished} rows unpublished while the relay is dead"
+    );
 
     let mut relay = relay_process(&db, &b, spool.path());
     db.wait_drained().await;
     let duplicates = delivered(&b, &run, &staged);
-    println!("sigkill: {} events, 0 lost, {duplicates} duplicates", staged.len());
+    println!(
+        "sigkill: {} events, 0 lost, {duplicates} duplicates",
+        staged.len()
+    );
     relay.interrupt();
     db.drop_database().await;
 }
@@ -314,7 +470,8 @@ async fn broker_killed_while_the_relay_runs_rows_stay_then_drain_in_order() {
     let run = run_name("outbox-brokerkill");
     let outbox = Outbox::new(&run);
     let spool = tempfile::tempdir().unwrap();
-    let (relay, producer) = start_relay(relay_config(&db, &b.bootstrap), &b.bootstrap, spool.path());
+    let (relay, producer) =
+        start_relay(relay_config(&db, &b.bootstrap), &b.bootstrap, spool.path());
     let mut staged = stage(&db.pool, &outbox, 1..11, 50, 10).await;
     db.wait_drained().await;
 
@@ -323,13 +480,20 @@ async fn broker_killed_while_the_relay_runs_rows_stay_then_drain_in_order() {
     staged.extend(stage(&db.pool, &outbox, 1..11, 100, 10).await);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let unpublished = db.unpublished().await;
-    assert!(unpublished >= 1000, "only {unpublished} of 1000 rows staged during the outage are unpublished");
+    assert!(
+        unpublished >= 1000,
+        "only {unpublished} of 1000 rows staged during the outage are unpublished"
+    );
     b.kafka_local(&["restart"]);
     drop(restart);
     staged.extend(stage(&db.pool, &outbox, 1..11, 20, 10).await);
     db.wait_drained().await;
     let duplicates = delivered(&b, &run, &staged);
-    println!("broker kill: {} events, 0 lost, {duplicates} duplicates, resent {}", staged.len(), relay.metrics().resent);
+    println!(
+        "broker kill: {} events, 0 lost, {duplicates} duplicates, resent {}",
+        staged.len(),
+        relay.metrics().resent
+    );
     relay.shutdown(Duration::from_secs(10)).await;
     producer.shutdown(Duration::from_secs(10)).await;
     db.drop_database().await;
@@ -362,7 +526,11 @@ async fn two_relays_at_once_publish_nothing_twice() {
     .await;
     let mut staged = stage(&db.pool, &outbox, 1..21, 100, 10).await;
     db.wait_drained().await;
-    let (leader, standby, lp, sp) = if r1.role() == RelayRole::Leader { (r1, r2, p1, p2) } else { (r2, r1, p2, p1) };
+    let (leader, standby, lp, sp) = if r1.role() == RelayRole::Leader {
+        (r1, r2, p1, p2)
+    } else {
+        (r2, r1, p2, p1)
+    };
     assert_eq!(leader.metrics().delivered, staged.len() as u64);
     assert_eq!(standby.metrics().delivered, 0);
     assert_eq!(standby.metrics().leader_terms, 0);
@@ -374,7 +542,10 @@ async fn two_relays_at_once_publish_nothing_twice() {
         tokio::spawn(async move { stage(&pool, &outbox, 1..21, 100, 10).await })
     };
     let before = leader.metrics().delivered;
-    wait_until("the leader publishes the second wave", || leader.metrics().delivered > before + 100).await;
+    wait_until("the leader publishes the second wave", || {
+        leader.metrics().delivered > before + 100
+    })
+    .await;
     let report = leader.shutdown(Duration::from_secs(10)).await;
     assert_eq!(report.unresolved, 0);
     staged.extend(more.await.unwrap());
@@ -402,7 +573,11 @@ async fn relay_retries_an_unreachable_database_with_backoff() {
     let outbox = Outbox::new(&run);
     let staged = stage(&db.pool, &outbox, 1..11, 10, 10).await;
     // A loopback port nothing listens on yet; later a proxy to the real server opens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let target = format!("{}:{}", db.options.get_host(), db.options.get_port());
     let mut config = relay_config(&db, &b.bootstrap);
     config.database = db.options.clone().host("127.0.0.1").port(port);
@@ -410,13 +585,21 @@ async fn relay_retries_an_unreachable_database_with_backoff() {
     let (relay, producer) = start_relay(config, &b.bootstrap, spool.path());
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(relay.role(), RelayRole::Connecting);
-    assert!(relay.metrics().database_errors >= 2, "not retried: {:?}", relay.metrics());
+    assert!(
+        relay.metrics().database_errors >= 2,
+        "not retried: {:?}",
+        relay.metrics()
+    );
     assert_eq!(db.unpublished().await, staged.len() as i64);
 
-    let proxy = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let proxy = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     let forward = tokio::spawn(async move {
         loop {
-            let Ok((mut inbound, _)) = proxy.accept().await else { return };
+            let Ok((mut inbound, _)) = proxy.accept().await else {
+                return;
+            };
             let target = target.clone();
             tokio::spawn(async move {
                 if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
@@ -443,7 +626,12 @@ async fn inbox_consumer_killed_between_db_commit_and_kafka_commit_applies_each_e
     let mut ids = HashSet::new();
     let mut handles = Vec::new();
     for i in 0..300u64 {
-        let h = producer.publish(PatientDeletedV1 { patient_id: 1 + i % 30, reason: None }).unwrap();
+        let h = producer
+            .publish(PatientDeletedV1 {
+                patient_id: 1 + i % 30,
+                reason: None,
+            })
+            .unwrap();
         ids.insert(h.event_id());
         handles.push(h);
     }
@@ -465,26 +653,49 @@ async fn inbox_consumer_killed_between_db_commit_and_kafka_commit_applies_each_e
     let mut first = consumer(&db);
     let until = Instant::now() + WAIT;
     while db.count("SELECT count(*) FROM effects").await < 300 {
-        assert!(Instant::now() < until, "the inbox consumer applied only some events");
+        assert!(
+            Instant::now() < until,
+            "the inbox consumer applied only some events"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Killed after its database commits, before any offset commit (an hour away).
     first.sigkill();
-    assert_eq!(committed_offsets(&b.bootstrap, &run), 0, "an offset was committed before the kill");
+    assert_eq!(
+        committed_offsets(&b.bootstrap, &run),
+        0,
+        "an offset was committed before the kill"
+    );
     let recorded = db.count("SELECT count(*) FROM event_inbox").await;
     assert!(recorded >= 300);
 
     let mut second = consumer(&db);
     let until = Instant::now() + WAIT;
     while second.counter("duplicates").unwrap_or(0) < recorded as u64 {
-        assert!(Instant::now() < until, "redeliveries not all skipped: {:?}", second.last.lock().unwrap());
+        assert!(
+            Instant::now() < until,
+            "redeliveries not all skipped: {:?}",
+            second.last.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(second.counter("handled"), Some(0), "a redelivered event was handled again");
+    assert_eq!(
+        second.counter("handled"),
+        Some(0),
+        "a redelivered event was handled again"
+    );
     second.interrupt();
     assert_eq!(db.count("SELECT count(*) FROM effects").await, 300);
-    assert_eq!(db.count("SELECT count(*) FROM effects WHERE applied <> 1").await, 0, "an effect applied twice");
-    let effect_ids: Vec<Uuid> = sqlx::query_scalar("SELECT event_id FROM effects").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(
+        db.count("SELECT count(*) FROM effects WHERE applied <> 1")
+            .await,
+        0,
+        "an effect applied twice"
+    );
+    let effect_ids: Vec<Uuid> = sqlx::query_scalar("SELECT event_id FROM effects")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(effect_ids.into_iter().collect::<HashSet<_>>(), ids);
     producer.shutdown(Duration::from_secs(10)).await;
     db.drop_database().await;
@@ -501,6 +712,12 @@ fn committed_offsets(bootstrap: &str, group: &str) -> usize {
     for p in 0..PARTITIONS {
         tpl.add_partition(TOPIC, p);
     }
-    let committed = c.committed_offsets(tpl, Duration::from_secs(30)).expect("committed offsets");
-    committed.elements().iter().filter(|e| matches!(e.offset(), Offset::Offset(_))).count()
+    let committed = c
+        .committed_offsets(tpl, Duration::from_secs(30))
+        .expect("committed offsets");
+    committed
+        .elements()
+        .iter()
+        .filter(|e| matches!(e.offset(), Offset::Offset(_)))
+        .count()
 }

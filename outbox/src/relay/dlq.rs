@@ -33,7 +33,11 @@ impl DeadLetters {
             .set("acks", "all")
             .set(
                 "message.timeout.ms",
-                config.dlq_timeout.as_millis().clamp(1, 3_600_000).to_string(),
+                config
+                    .dlq_timeout
+                    .as_millis()
+                    .clamp(1, 3_600_000)
+                    .to_string(),
             )
             .set("linger.ms", "5");
         config.kafka.apply(&mut client);
@@ -66,16 +70,18 @@ impl DeadLetters {
         if oversized {
             pairs.push((dlq_headers::ORIGINAL_SIZE, &size));
         }
-        let headers = pairs
-            .into_iter()
-            .fold(OwnedHeaders::new_with_capacity(10), |h, (key, value)| {
-                h.insert(Header {
-                    key,
-                    value: Some(value),
-                })
-            });
-        let mut record: FutureRecord<'_, str, [u8]> =
-            FutureRecord::to(&topic).key(row.key.as_str()).headers(headers);
+        let headers =
+            pairs
+                .into_iter()
+                .fold(OwnedHeaders::new_with_capacity(10), |h, (key, value)| {
+                    h.insert(Header {
+                        key,
+                        value: Some(value),
+                    })
+                });
+        let mut record: FutureRecord<'_, str, [u8]> = FutureRecord::to(&topic)
+            .key(row.key.as_str())
+            .headers(headers);
         if !oversized {
             record = record.payload(row.envelope.as_slice());
         }

@@ -77,7 +77,9 @@ pub(super) async fn lead(
             }
         }
         let now = Instant::now();
-        let mut wake_in = cfg.poll_interval.min(next_cleanup.saturating_duration_since(now));
+        let mut wake_in = cfg
+            .poll_interval
+            .min(next_cleanup.saturating_duration_since(now));
         if let Some(t) = leader.hold_until {
             wake_in = wake_in.min(t.saturating_duration_since(now));
         }
@@ -316,8 +318,7 @@ impl Leader {
         deadline: Instant,
     ) -> Result<usize, sqlx::Error> {
         let deadline = tokio::time::Instant::from_std(deadline);
-        while let Ok(Some(outcomes)) =
-            tokio::time::timeout_at(deadline, self.batches.next()).await
+        while let Ok(Some(outcomes)) = tokio::time::timeout_at(deadline, self.batches.next()).await
         {
             self.settle(conn, outcomes).await?;
         }

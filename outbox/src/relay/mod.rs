@@ -311,12 +311,11 @@ impl Relay {
             .shutdown
             .send_replace(Some(Instant::now() + deadline));
         // The task checks the deadline itself; the extra second covers closing the connection.
-        let unresolved = match tokio::time::timeout(deadline + Duration::from_secs(1), self.task)
-            .await
-        {
-            Ok(Ok(n)) => n,
-            _ => 0,
-        };
+        let unresolved =
+            match tokio::time::timeout(deadline + Duration::from_secs(1), self.task).await {
+                Ok(Ok(n)) => n,
+                _ => 0,
+            };
         self.shared.role.send_replace(RelayRole::Stopped);
         RelayReport {
             metrics: self.shared.counters.snapshot(),
@@ -334,7 +333,11 @@ struct Backoff {
 
 impl Backoff {
     fn new(min: Duration, max: Duration) -> Self {
-        Backoff { min, max, next: min }
+        Backoff {
+            min,
+            max,
+            next: min,
+        }
     }
 
     fn reset(&mut self) {
@@ -443,7 +446,10 @@ async fn supervise(shared: Arc<Shared>) -> usize {
 }
 
 /// Poll the advisory lock until this session holds it (`Ok(true)`) or shutdown (`Ok(false)`).
-async fn standby_until_leader(shared: &Shared, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+async fn standby_until_leader(
+    shared: &Shared,
+    conn: &mut PgConnection,
+) -> Result<bool, sqlx::Error> {
     let mut announced = false;
     loop {
         let won: bool = db(

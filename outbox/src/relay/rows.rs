@@ -173,7 +173,10 @@ pub(super) async fn fetch(
 }
 
 /// One row by id, if it is still unpublished.
-pub(super) async fn fetch_one(conn: &mut PgConnection, id: i64) -> Result<Option<Row>, sqlx::Error> {
+pub(super) async fn fetch_one(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<Row>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, event_id, event_type, version, topic, key, envelope FROM event_outbox \
          WHERE id = $1 AND published_at IS NULL",

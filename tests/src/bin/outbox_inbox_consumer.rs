@@ -14,12 +14,16 @@ use pmp_event_outbox::{Inbox, OnTx};
 use pmp_event_runtime::consumer::{ConsumerBuilder, ConsumerConfig, HandlerError};
 use pmp_events::{AnyEvent, PatientDeletedV1};
 use sqlx::postgres::PgPoolOptions;
+use tokio::signal::unix::{signal, SignalKind};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set")?;
     let run = std::env::var("INBOX_PRODUCER").map_err(|_| "INBOX_PRODUCER is not set")?;
-    let pool = PgPoolOptions::new().max_connections(4).connect(&url).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&url)
+        .await?;
     let config = ConsumerConfig::from_env()?;
     let inbox = Inbox::new(pool, config.group_id.clone());
     let consumer = ConsumerBuilder::<AnyEvent>::new(config)
@@ -41,10 +45,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
         })
         .start()?;
+    // Registered once, before anything can send it: a signal between two polls is kept.
+    let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = int.recv() => break,
             _ = tick.tick() => {
                 let m = inbox.metrics();
                 println!("handled={} duplicates={}", m.handled, m.duplicates);

@@ -24,12 +24,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = RelayConfig::from_env()?;
     config.backoff_max = Duration::from_secs(2);
     let relay = Relay::start::<AnyEvent>(config, producer.clone())?;
+    // Registered once, before anything can send them: a signal between two polls is kept.
     let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
             _ = term.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = int.recv() => break,
             _ = tick.tick() => {
                 let m = relay.metrics();
                 println!(
@@ -41,6 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let report = relay.shutdown(Duration::from_secs(10)).await;
     producer.shutdown(Duration::from_secs(10)).await;
-    println!("stopped delivered={} unresolved={}", report.metrics.delivered, report.unresolved);
+    println!(
+        "stopped delivered={} unresolved={}",
+        report.metrics.delivered, report.unresolved
+    );
     Ok(())
 }

@@ -14,7 +14,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use uuid::Uuid;
 
-use crate::e2e_support::{ReadBack, WAIT};
+use pmp_event_runtime::RawEnvelope;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+use crate::e2e_support::{run_name, ReadBack, WAIT};
 
 /// The topic of `patient.deleted` (3 partitions in `schemas/topics.json`).
 pub const TOPIC: &str = "patient-events";
@@ -193,7 +197,10 @@ pub fn check_delivered(got: &[ReadBack], staged: &Staged) -> usize {
     let mut duplicates = 0;
     for r in got {
         let id = r.envelope.event_id;
-        assert!(expected.contains(&id), "{id} was published but never staged");
+        assert!(
+            expected.contains(&id),
+            "{id} was published but never staged"
+        );
         let key: u64 = r.envelope.payload["patient_id"]
             .as_u64()
             .expect("patient_id");
@@ -217,4 +224,52 @@ pub fn check_delivered(got: &[ReadBack], staged: &Staged) -> usize {
         );
     }
     duplicates
+}
+
+/// Read [`TOPIC`] from the beginning, keeping the envelopes whose `producer` is `producer`,
+/// until every id of `expected` was seen (panics after [`WAIT`] with the number missing).
+/// Incremental: the topic holds every earlier run's records too.
+pub fn read_run(bootstrap: &str, producer: &str, expected: &HashSet<Uuid>) -> Vec<ReadBack> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", run_name("outbox-verifier"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("verifier consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset(TOPIC, p, Offset::Beginning)
+            .expect("partition list");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut out = Vec::new();
+    let mut missing: HashSet<Uuid> = expected.clone();
+    let until = Instant::now() + WAIT;
+    while !missing.is_empty() {
+        assert!(
+            Instant::now() < until,
+            "{TOPIC}: {} of {} events not read back",
+            missing.len(),
+            expected.len()
+        );
+        let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let msg = msg.unwrap_or_else(|e| panic!("{TOPIC}: consume error {e}"));
+        let Some(value) = msg.payload() else { continue };
+        let Ok(envelope) = RawEnvelope::parse(value) else {
+            continue;
+        };
+        if envelope.producer != producer {
+            continue;
+        }
+        missing.remove(&envelope.event_id);
+        out.push(ReadBack {
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key().map(<[u8]>::to_vec),
+            envelope,
+        });
+    }
+    out
 }
