@@ -26,7 +26,7 @@ use pmp_event_runtime::producer::{ProducerConfig, RobustProducer};
 use pmp_event_runtime::KafkaConfig;
 use pmp_events::{AnyEvent, PatientDeletedV1};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::{ConnectOptions, PgPool};
 
 type BoxError = Box<dyn std::error::Error>;
 

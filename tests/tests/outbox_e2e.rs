@@ -462,6 +462,9 @@ async fn relay_sigkilled_mid_stream_and_restarted_loses_nothing() {
     db.drop_database().await;
 }
 
+// The fault lock only serializes the tests of this binary (each has its own runtime), so
+// holding it across awaits cannot deadlock.
+#[allow(clippy::await_holding_lock)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_killed_while_the_relay_runs_rows_stay_then_drain_in_order() {
     let b = setup();
