@@ -112,10 +112,10 @@
 
 #![deny(missing_docs)]
 
-mod inbox;
-mod relay;
+pub mod inbox;
+pub mod relay;
 mod schema;
-mod stage;
+pub mod stage;
 
 pub use inbox::{Inbox, InboxMetrics, InboxOutcome, OnTx, TxHandlerFuture};
 pub use relay::{
