@@ -20,7 +20,9 @@ use outbox_support::{
     check_delivered, fresh_database, read_run, stage, Staged, TestDb, PARTITIONS, TOPIC,
 };
 use pmp_e2e_tests::{broker, fault_lock, LocalBroker};
-use pmp_event_outbox::{Outbox, Relay, RelayConfig, RelayRole, StageError, DLQ_OUTBOX_ID_HEADER};
+use pmp_event_outbox::{
+    AfterDelivery, Outbox, Relay, RelayConfig, RelayRole, StageError, DLQ_OUTBOX_ID_HEADER,
+};
 use pmp_event_runtime::consumer::dlq_headers;
 use pmp_event_runtime::producer::RobustProducer;
 use pmp_event_runtime::KafkaConfig;
@@ -188,8 +190,13 @@ async fn invalid_payload_is_refused_and_rolled_back_events_are_never_published()
     tx.commit().await.unwrap();
 
     let spool = tempfile::tempdir().unwrap();
-    let (relay, producer) =
-        start_relay(relay_config(&db, &b.bootstrap), &b.bootstrap, spool.path());
+    let mut config = relay_config(&db, &b.bootstrap);
+    config.after_delivery = AfterDelivery::MarkPublished {
+        keep_for: Duration::from_secs(1),
+    };
+    config.cleanup_interval = Duration::from_millis(200);
+    config.cleanup_batch = 2;
+    let (relay, producer) = start_relay(config, &b.bootstrap, spool.path());
     db.wait_drained().await;
     let got = read_run(&b.bootstrap, &run, &staged.ids());
     for r in &got {
@@ -199,6 +206,13 @@ async fn invalid_payload_is_refused_and_rolled_back_events_are_never_published()
         );
     }
     assert_eq!(check_delivered(&got, &staged), 0);
+    // Published rows are cleaned up after `keep_for`, in batches of `cleanup_batch`.
+    let until = Instant::now() + WAIT;
+    while db.count("SELECT count(*) FROM event_outbox").await > 0 {
+        assert!(Instant::now() < until, "published rows never cleaned up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(relay.metrics().cleaned_up, 3);
     relay.shutdown(Duration::from_secs(10)).await;
     producer.shutdown(Duration::from_secs(10)).await;
     db.drop_database().await;
@@ -584,6 +598,7 @@ async fn relay_retries_an_unreachable_database_with_backoff() {
     let target = format!("{}:{}", db.options.get_host(), db.options.get_port());
     let mut config = relay_config(&db, &b.bootstrap);
     config.database = db.options.clone().host("127.0.0.1").port(port);
+    config.after_delivery = AfterDelivery::Delete;
     let spool = tempfile::tempdir().unwrap();
     let (relay, producer) = start_relay(config, &b.bootstrap, spool.path());
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -612,6 +627,8 @@ async fn relay_retries_an_unreachable_database_with_backoff() {
         }
     });
     db.wait_drained().await;
+    let rows = db.count("SELECT count(*) FROM event_outbox").await;
+    assert_eq!(rows, 0, "AfterDelivery::Delete kept rows");
     assert_eq!(delivered(&b, &run, &staged), 0);
     relay.shutdown(Duration::from_secs(10)).await;
     producer.shutdown(Duration::from_secs(10)).await;
