@@ -91,7 +91,7 @@
 //! | payload fails its schema at `stage` | `StageError::Invalid`; nothing inserted, the transaction is the caller's |
 //! | database unreachable at relay start or later | reconnect with exponential backoff and full jitter; rows wait in the table |
 //! | Kafka down | the relay feeds the producer only while it is `Up`; rows stay unpublished and drain when Kafka is back (the few already handed over are spooled by the producer and sent again by the relay: duplicates, same `event_id`) |
-//! | relay killed (`SIGKILL`) | unmarked rows are published again by the next leader: 0 lost, duplicates counted by `event_id` |
+//! | relay killed (`SIGKILL`) | unmarked rows are published again by the next leader: 0 lost; the duplicates (same `event_id`) are at most the rows it had in flight (`max_in_flight`) |
 //! | a row that no longer validates (unknown type or version, not an envelope, schema violation, columns disagreeing with the envelope) or that Kafka rejects permanently (too large) | published to `<topic>.dlq` with header `dlq.outbox.id`, then marked with `dead_letter`; later rows, also of the same key, are not held back |
 //! | DLQ publish fails | the row is retried later; other rows go on |
 //! | leader's session lost | it stops; a standby takes the lock; rows in flight are published again (duplicates) |
