@@ -233,6 +233,34 @@ impl RobustProducer {
         })
     }
 
+    /// Publish an envelope that is already serialized, e.g. one the transactional outbox
+    /// stored in PostgreSQL (crate `pmp-event-outbox`). `info` names the topic and the
+    /// `event_type`/`version` headers; `key` is the record key and `event_id` the envelope's
+    /// id (its header and its handle). The bytes are sent as they are: neither parsed nor
+    /// validated here, so the caller must have checked them against `info`'s schema. Order,
+    /// spooling and at-least-once are those of [`publish`](Self::publish).
+    pub fn publish_serialized(
+        &self,
+        info: &'static crate::SchemaInfo,
+        key: String,
+        event_id: uuid::Uuid,
+        envelope_json: Vec<u8>,
+    ) -> Result<DeliveryHandle, PublishError> {
+        let (handle, tx) = DeliveryHandle::new(event_id);
+        self.engine.publish(
+            Prepared {
+                topic: info.topic,
+                key,
+                value: envelope_json,
+                event_id,
+                event_type: info.event_type,
+                version: info.version,
+            },
+            tx,
+        )?;
+        Ok(handle)
+    }
+
     fn send_parts<P: EventPayload>(
         &self,
         envelope: WireEnvelope<'_, P>,
