@@ -10,6 +10,12 @@
 //! * `robust_write_ahead`: write-ahead mode (every event fsynced to the spool, group commit).
 //! * `drain`: events spooled while the broker is down, then the rate of sending them after
 //!   it comes back.
+//! * `publish_latency_outage`: the duration of every `publish()` call while events are
+//!   published at a steady `BENCH_LATENCY_RATE` per second (default 5,000) across a cycle
+//!   of broker up, broker down (events spooled), broker up again (the spool drains while
+//!   publishing goes on): `BENCH_LATENCY_EVENTS` events (default 60,000). Prints
+//!   percentiles and `sched_max_us`, the worst oversleep of a canary thread sleeping 1 ms
+//!   (the machine's own scheduling delay, for comparison).
 //!
 //! Each case runs `BENCH_PRODUCER_ROUNDS` times (default 3), interleaved; the best rate
 //! counts. Runs against librdkafka's mock cluster, and also against `KAFKA_BOOTSTRAP_SERVERS` when
@@ -220,6 +226,92 @@ async fn drain(evs: &[BenchEvent]) -> f64 {
     depth as f64 / secs
 }
 
+/// `publish()` latency across an outage cycle (see the module docs).
+fn publish_latency_outage(evs: &[BenchEvent]) {
+    let n: usize = env_or("BENCH_LATENCY_EVENTS", 60_000);
+    let rate: f64 = env_or("BENCH_LATENCY_RATE", 5_000) as f64;
+    let cluster = MockCluster::new(1).expect("mock");
+    cluster.create_topic(TOPIC, 16, 1).expect("topic");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let producer = RobustProducer::new(robust_config(
+        &KafkaConfig::new(cluster.bootstrap_servers()),
+        dir.path(),
+    ))
+    .expect("producer");
+    while producer.state() != pmp_event_runtime::producer::ConnectionState::Up {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let canary = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut worst = Duration::ZERO;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                std::thread::sleep(Duration::from_millis(1));
+                worst = worst.max(t.elapsed().saturating_sub(Duration::from_millis(1)));
+            }
+            worst
+        })
+    };
+    let (down_at, up_at) = (n / 6, n * 7 / 12);
+    let mut lat = Vec::with_capacity(n);
+    let mut handles = Vec::with_capacity(n);
+    let start = Instant::now();
+    for i in 0..n {
+        if i == down_at {
+            cluster.broker_down(-1).expect("down");
+        }
+        if i == up_at {
+            cluster.broker_up(-1).expect("up");
+        }
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let e = evs[i % evs.len()].clone();
+        let t = Instant::now();
+        let handle = producer.publish(e).expect("publish");
+        lat.push(t.elapsed());
+        handles.push(handle);
+    }
+    while producer.metrics().spool_depth > 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sched = canary.join().expect("canary");
+    let m = producer.metrics();
+    producer.shutdown_blocking(Duration::from_secs(10));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut spooled = 0;
+    for h in handles {
+        if let Ok(pmp_event_runtime::producer::Delivery::Spooled) = rt.block_on(h) {
+            spooled += 1;
+        }
+    }
+    assert!(m.spooled > 0, "the broker outage spooled nothing: {m:?}");
+    lat.sort_unstable();
+    let pct = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_micros();
+    println!(
+        "case=publish_latency_outage p50_us={} p99_us={} p999_us={} max_us={} events={n} spooled={} handles_spooled={spooled} sched_max_us={}",
+        pct(0.5),
+        pct(0.99),
+        pct(0.999),
+        lat[lat.len() - 1].as_micros(),
+        m.spooled,
+        sched.as_micros()
+    );
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn print(case: &str, rate: f64, base: f64) {
     println!("case={case} msgs_per_s={rate:.0} ratio={:.2}", rate / base);
 }
@@ -290,6 +382,12 @@ async fn main() {
             rounds,
         )
         .await;
+    }
+    {
+        let evs = evs.clone();
+        tokio::task::spawn_blocking(move || publish_latency_outage(&evs))
+            .await
+            .expect("latency case");
     }
     if std::env::var("KAFKA_BOOTSTRAP_SERVERS").is_ok() {
         // All KAFKA_* settings apply (SASL_SSL included).

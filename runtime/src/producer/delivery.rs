@@ -67,7 +67,10 @@ pub enum PublishError {
         /// Bytes in the spool.
         bytes: u64,
     },
-    /// Writing to the spool failed.
+    /// The spool could not take the event (its disk is failing and the memory it may hold
+    /// meanwhile is used up, or the record is too large): not accepted, never sent.
+    /// Returned by `publish` only; an accepted event's handle never fails because of the
+    /// disk (see the [spool docs](crate::spool)).
     #[error("spool error: {0}")]
     Spool(SpoolError),
     /// Kafka rejected the event permanently (e.g. too large); it is not retried.
@@ -81,8 +84,9 @@ pub enum PublishError {
     /// `shutdown` was called; no new events are accepted.
     #[error("producer is shut down")]
     ShuttingDown,
-    /// The producer went away before the event's fate was known (only possible when
-    /// `shutdown`'s deadline was too short to even purge librdkafka's queue).
+    /// The producer went away before the event's fate was known: `shutdown`'s deadline was
+    /// too short to even purge librdkafka's queue, or the spool's disk was still failing at
+    /// shutdown and the event was held only in memory (it is lost).
     #[error("producer went away before the event was delivered or spooled")]
     Abandoned,
 }

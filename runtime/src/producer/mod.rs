@@ -24,6 +24,10 @@
 //!   the oldest record. Within one partition librdkafka (idempotent) keeps order itself.
 //!   Duplicates of an event can follow a newer one (at-least-once); consumers deduplicate by
 //!   `event_id`.
+//! * **True outcomes on a failing disk.** An `Err` from `publish` means the event is never
+//!   sent; an accepted event's handle resolves only once it is delivered or on disk. A full
+//!   or failing spool disk keeps accepted events in memory (bounded) and does not stop the
+//!   producer while Kafka is up. See the [spool docs](crate::spool).
 //! * **Bounded.** The spool is bounded (bytes, records); a publish beyond the bound fails
 //!   with [`PublishError::SpoolFull`] at once. Nothing is dropped silently. The only events
 //!   not retried are those Kafka rejects permanently (e.g. too large): they fail their
