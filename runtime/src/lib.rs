@@ -81,6 +81,7 @@
 pub mod config;
 pub mod consumer;
 pub mod envelope;
+pub mod observe;
 pub mod payload;
 pub mod producer;
 pub mod spool;

@@ -187,7 +187,10 @@ impl<E: EventSet> Worker<E> {
             let mut batches: Vec<(LaneKey, Batch)> = Vec::new();
             for m in received {
                 let msg = match m {
-                    Ok(m) => m,
+                    Ok(m) => {
+                        crate::observe::metrics::consumed(m.topic());
+                        m
+                    }
                     Err(e) => {
                         worker.metrics.consume_error();
                         tracing::warn!(error = %e, "kafka consume error");

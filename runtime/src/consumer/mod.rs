@@ -249,7 +249,12 @@ impl<E: EventSet> ConsumerBuilder<E> {
                     .min(i32::MAX as u128)
                     .to_string(),
             )
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // Consumer lag (`pmp_consumer_lag_messages`); a `KafkaConfig` setting overrides.
+            .set(
+                "statistics.interval.ms",
+                crate::observe::CONSUMER_STATISTICS_INTERVAL_MS,
+            );
         cfg.kafka.apply(&mut client);
         // Applied last: the at-least-once guarantee depends on them.
         client
@@ -434,7 +439,11 @@ struct Context {
     metrics: Arc<Metrics>,
 }
 
-impl ClientContext for Context {}
+impl ClientContext for Context {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        crate::observe::metrics::consumer_lag_from_stats(&statistics);
+    }
+}
 
 impl ConsumerContext for Context {
     /// Commit stored offsets before partitions are taken away, so their next owner starts
@@ -456,6 +465,7 @@ impl ConsumerContext for Context {
                 }
                 Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
                 Err(e) => {
+                    crate::observe::metrics::commit_failure();
                     tracing::warn!(error = %e, "commit before rebalance failed; the new owner may see messages again")
                 }
             }
@@ -467,6 +477,7 @@ impl ConsumerContext for Context {
             Ok(()) => record_committed(&self.metrics, offsets),
             Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => {
+                crate::observe::metrics::commit_failure();
                 tracing::warn!(error = %e, "offset commit failed; it is retried with the next commit")
             }
         }

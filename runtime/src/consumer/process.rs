@@ -79,7 +79,10 @@ impl<E: EventSet> Worker<E> {
             Some(Err(e)) => return self.dead_letter(msg, decode_failure(e), stop).await,
             Some(Ok(call)) => call,
         };
-        match handle_with_retries(&call, &self.retry, stop, &self.metrics).await {
+        let started = std::time::Instant::now();
+        let handled = handle_with_retries(&call, &self.retry, stop, &self.metrics).await;
+        crate::observe::metrics::handler_duration(info.event_type, info.version, started.elapsed());
+        match handled {
             Handled::Ok => {
                 self.metrics.processed(info.event_type, info.version);
                 if let Some(Ok(mut window)) = self.dedup.as_ref().map(|d| d.lock()) {
