@@ -59,6 +59,8 @@ impl ConsumerMetrics {
 #[derive(Default)]
 pub(crate) struct Metrics {
     inner: Mutex<Live>,
+    /// Connectivity and progress from librdkafka statistics, for [`crate::health`].
+    pub health: std::sync::Arc<crate::health::ConsumerState>,
 }
 
 #[derive(Default)]

@@ -340,6 +340,14 @@ impl Consumer {
         self.running.load(Ordering::SeqCst)
     }
 
+    /// What [`Health`](crate::health::Health) watches; outlives `shutdown`.
+    pub(crate) fn probe(&self) -> crate::health::ConsumerProbe {
+        crate::health::ConsumerProbe {
+            running: Arc::clone(&self.running),
+            state: Arc::clone(&self.metrics.health),
+        }
+    }
+
     /// The subscribed topics.
     pub fn topics(&self) -> &[String] {
         &self.topics
@@ -442,6 +450,7 @@ struct Context {
 impl ClientContext for Context {
     fn stats(&self, statistics: rdkafka::Statistics) {
         crate::observe::metrics::consumer_lag_from_stats(&statistics);
+        self.metrics.health.update(&statistics);
     }
 }
 

@@ -282,6 +282,11 @@ impl RobustProducer {
         *self.engine.shared.state_tx.borrow()
     }
 
+    /// The connection state's name: `connecting`, `up`, `down` or `draining`.
+    pub fn state_name(&self) -> &'static str {
+        self.state().name()
+    }
+
     /// A receiver that sees every state change (for readiness probes).
     pub fn state_watch(&self) -> watch::Receiver<ConnectionState> {
         self.engine.shared.state_tx.subscribe()
