@@ -260,3 +260,73 @@ impl Health {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::statistics::{Broker, ConsumerGroup, Partition, Statistics, Topic};
+
+    fn stats(broker_state: &str, join_state: &str, lag: i64, committed: i64) -> Statistics {
+        let mut s = Statistics::default();
+        s.brokers.insert(
+            "b1".into(),
+            Broker {
+                nodeid: 1,
+                state: broker_state.into(),
+                ..Broker::default()
+            },
+        );
+        s.cgrp = Some(ConsumerGroup {
+            state: "up".into(),
+            join_state: join_state.into(),
+            ..ConsumerGroup::default()
+        });
+        let mut t = Topic::default();
+        t.partitions.insert(
+            0,
+            Partition {
+                consumer_lag: lag,
+                committed_offset: committed,
+                ..Partition::default()
+            },
+        );
+        s.topics.insert("t".into(), t);
+        s
+    }
+
+    #[test]
+    fn consumer_readiness_from_statistics() {
+        let state = ConsumerState::default();
+        let patient = ConsumerReadiness {
+            stuck_after: Duration::from_secs(3600),
+        };
+        let impatient = ConsumerReadiness {
+            stuck_after: Duration::from_millis(20),
+        };
+        assert!(!state.ready(&patient).0, "no statistics yet");
+
+        state.update(&stats("DOWN", "steady", 0, 10));
+        assert_eq!(state.ready(&patient).1, "no broker connected");
+        state.update(&stats("UP", "wait-join", 0, 10));
+        assert!(!state.ready(&patient).0);
+        state.update(&stats("UP", "steady", 0, 10));
+        assert!(state.ready(&patient).0);
+
+        // Lag with no committed progress: stuck once `stuck_after` has passed.
+        state.update(&stats("UP", "steady", 5, 10));
+        std::thread::sleep(Duration::from_millis(30));
+        state.update(&stats("UP", "steady", 5, 10));
+        let (ready, reason) = state.ready(&impatient);
+        assert!(!ready && reason.starts_with("stuck: lag 5"), "{reason}");
+        assert!(state.ready(&patient).0);
+        // Progress (commits moved) restarts the clock.
+        let before = Instant::now();
+        state.update(&stats("UP", "steady", 3, 12));
+        let progress_at = state.inner.lock().unwrap().as_ref().unwrap().progress_at;
+        assert!(progress_at >= before);
+        // No lag is never stuck, however long nothing moves.
+        state.update(&stats("UP", "steady", 0, 12));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(state.ready(&impatient).0);
+    }
+}
