@@ -245,7 +245,8 @@ impl<E: EventSet> Worker<E> {
                 if *stop.borrow() {
                     return;
                 }
-                match self.process(&msg, &mut stop).await {
+                let span = crate::observe::trace::process_span(&msg, self.dlq.get().group());
+                match tracing::Instrument::instrument(self.process(&msg, &mut stop), span).await {
                     Step::Done => {
                         match consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
                             Ok(()) => {

@@ -11,6 +11,7 @@
 //! never a key, an event id or a payload value.
 
 pub mod metrics;
+pub(crate) mod trace;
 
 /// `statistics.interval.ms` the consumer sets (before the `KafkaConfig` settings, which can
 /// override it): how often librdkafka reports the numbers behind `pmp_consumer_lag_messages`.

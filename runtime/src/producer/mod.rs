@@ -263,6 +263,9 @@ impl RobustProducer {
         }
         let event_id = envelope.event_id;
         let (handle, tx) = DeliveryHandle::new(event_id);
+        let _span =
+            crate::observe::trace::publish_span(P::TOPIC, P::EVENT_TYPE, P::VERSION, event_id)
+                .entered();
         self.engine.publish(
             Prepared {
                 topic: P::TOPIC,
