@@ -10,6 +10,8 @@
 //! Labels are only ever a topic, an event type, a version, a failure class or a partition:
 //! never a key, an event id or a payload value.
 
+#[cfg(feature = "logging")]
+pub mod logging;
 pub mod metrics;
 pub(crate) mod trace;
 
