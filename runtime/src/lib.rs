@@ -81,6 +81,10 @@
 pub mod config;
 pub mod consumer;
 pub mod envelope;
+pub mod health;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod observe;
 pub mod payload;
 pub mod producer;
 pub mod spool;

@@ -125,6 +125,11 @@ pub(crate) struct DeadLetters {
 }
 
 impl DeadLetters {
+    /// The consumer group (for spans).
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
     pub fn new(cfg: &ConsumerConfig) -> Result<Self, KafkaError> {
         let mut client = ClientConfig::new();
         let timeout_ms = cfg.dlq_delivery_timeout.as_millis().min(i32::MAX as u128);

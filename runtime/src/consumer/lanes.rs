@@ -187,7 +187,10 @@ impl<E: EventSet> Worker<E> {
             let mut batches: Vec<(LaneKey, Batch)> = Vec::new();
             for m in received {
                 let msg = match m {
-                    Ok(m) => m,
+                    Ok(m) => {
+                        crate::observe::metrics::consumed(m.topic());
+                        m
+                    }
                     Err(e) => {
                         worker.metrics.consume_error();
                         tracing::warn!(error = %e, "kafka consume error");
@@ -242,7 +245,8 @@ impl<E: EventSet> Worker<E> {
                 if *stop.borrow() {
                     return;
                 }
-                match self.process(&msg, &mut stop).await {
+                let span = crate::observe::trace::process_span(&msg, self.dlq.get().group());
+                match tracing::Instrument::instrument(self.process(&msg, &mut stop), span).await {
                     Step::Done => {
                         match consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
                             Ok(()) => {

@@ -59,6 +59,8 @@ impl ConsumerMetrics {
 #[derive(Default)]
 pub(crate) struct Metrics {
     inner: Mutex<Live>,
+    /// Connectivity and progress from librdkafka statistics, for [`crate::health`].
+    pub health: std::sync::Arc<crate::health::ConsumerState>,
 }
 
 #[derive(Default)]
@@ -103,11 +105,13 @@ impl Metrics {
 
     pub fn processed(&self, event_type: &'static str, version: u32) {
         self.with(|m| *m.processed.entry((event_type, version)).or_default() += 1);
+        crate::observe::metrics::processed(event_type, version);
     }
     /// A dead letter was acknowledged; `without_value` when the value was left out.
     pub fn dead_lettered(&self, class: FailureClass, without_value: bool) {
         self.with(|m| {
             *m.dead_lettered.entry(class).or_default() += 1;
+            crate::observe::metrics::dead_lettered(class.as_str());
             if without_value && class != FailureClass::Oversized {
                 m.dlq_value_dropped += 1;
             }
@@ -118,6 +122,7 @@ impl Metrics {
     }
     pub fn retry(&self) {
         self.with(|m| m.retries += 1);
+        crate::observe::metrics::consumer_retry();
     }
     pub fn skipped_unhandled(&self) {
         self.with(|m| m.skipped_unhandled += 1);

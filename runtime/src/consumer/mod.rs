@@ -249,7 +249,12 @@ impl<E: EventSet> ConsumerBuilder<E> {
                     .min(i32::MAX as u128)
                     .to_string(),
             )
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // Consumer lag (`pmp_consumer_lag_messages`); a `KafkaConfig` setting overrides.
+            .set(
+                "statistics.interval.ms",
+                crate::observe::CONSUMER_STATISTICS_INTERVAL_MS,
+            );
         cfg.kafka.apply(&mut client);
         // Applied last: the at-least-once guarantee depends on them.
         client
@@ -333,6 +338,14 @@ impl Consumer {
     /// Whether the message loop is still running.
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::SeqCst)
+    }
+
+    /// What [`Health`](crate::health::Health) watches; outlives `shutdown`.
+    pub(crate) fn probe(&self) -> crate::health::ConsumerProbe {
+        crate::health::ConsumerProbe {
+            running: Arc::clone(&self.running),
+            state: Arc::clone(&self.metrics.health),
+        }
     }
 
     /// The subscribed topics.
@@ -434,7 +447,12 @@ struct Context {
     metrics: Arc<Metrics>,
 }
 
-impl ClientContext for Context {}
+impl ClientContext for Context {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        crate::observe::metrics::consumer_lag_from_stats(&statistics);
+        self.metrics.health.update(&statistics);
+    }
+}
 
 impl ConsumerContext for Context {
     /// Commit stored offsets before partitions are taken away, so their next owner starts
@@ -456,6 +474,7 @@ impl ConsumerContext for Context {
                 }
                 Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
                 Err(e) => {
+                    crate::observe::metrics::commit_failure();
                     tracing::warn!(error = %e, "commit before rebalance failed; the new owner may see messages again")
                 }
             }
@@ -467,6 +486,7 @@ impl ConsumerContext for Context {
             Ok(()) => record_committed(&self.metrics, offsets),
             Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => {
+                crate::observe::metrics::commit_failure();
                 tracing::warn!(error = %e, "offset commit failed; it is retried with the next commit")
             }
         }

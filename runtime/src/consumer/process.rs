@@ -51,6 +51,7 @@ impl<E: EventSet> Worker<E> {
             }
         }
         let event_id = decoded.raw.event_id;
+        crate::observe::trace::record_event(event_id, decoded.info.event_type, decoded.raw.version);
         let seen = |d: &std::sync::Mutex<DedupWindow>| {
             d.lock().map(|w| w.contains(&event_id)).unwrap_or(false)
         };
@@ -79,7 +80,10 @@ impl<E: EventSet> Worker<E> {
             Some(Err(e)) => return self.dead_letter(msg, decode_failure(e), stop).await,
             Some(Ok(call)) => call,
         };
-        match handle_with_retries(&call, &self.retry, stop, &self.metrics).await {
+        let started = std::time::Instant::now();
+        let handled = handle_with_retries(&call, &self.retry, stop, &self.metrics).await;
+        crate::observe::metrics::handler_duration(info.event_type, info.version, started.elapsed());
+        match handled {
             Handled::Ok => {
                 self.metrics.processed(info.event_type, info.version);
                 if let Some(Ok(mut window)) = self.dedup.as_ref().map(|d| d.lock()) {

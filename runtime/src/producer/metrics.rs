@@ -82,6 +82,13 @@ pub(crate) fn inc(c: &AtomicU64) {
     c.fetch_add(1, Relaxed);
 }
 
+/// Count a failure in the snapshot counter `c` and in `pmp_producer_failed_events_total`
+/// with label `class`.
+pub(crate) fn inc_failed(c: &AtomicU64, class: &'static str) {
+    inc(c);
+    crate::observe::metrics::producer_failed(class);
+}
+
 impl Counters {
     pub(crate) fn snapshot(
         &self,

@@ -291,6 +291,9 @@ impl RobustProducer {
         }
         let event_id = envelope.event_id;
         let (handle, tx) = DeliveryHandle::new(event_id);
+        let _span =
+            crate::observe::trace::publish_span(P::TOPIC, P::EVENT_TYPE, P::VERSION, event_id)
+                .entered();
         self.engine.publish(
             Prepared {
                 topic: P::TOPIC,
@@ -308,6 +311,11 @@ impl RobustProducer {
     /// The connection state now.
     pub fn state(&self) -> ConnectionState {
         *self.engine.shared.state_tx.borrow()
+    }
+
+    /// The connection state's name: `connecting`, `up`, `down` or `draining`.
+    pub fn state_name(&self) -> &'static str {
+        self.state().name()
     }
 
     /// A receiver that sees every state change (for readiness probes).

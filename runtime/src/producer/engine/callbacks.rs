@@ -93,6 +93,7 @@ impl ProducerContext for Ctx {
         match result {
             Ok(msg) => {
                 inc(&shared.counters.delivered);
+                crate::observe::metrics::delivered(msg.topic());
                 let delivery = Delivery::Delivered {
                     partition: msg.partition(),
                     offset: msg.offset(),
@@ -142,13 +143,14 @@ impl ProducerContext for Ctx {
                         match core.spool.append(seq, &rec, false) {
                             Ok(()) => {
                                 inc(&shared.counters.spooled);
+                                crate::observe::metrics::spooled(&rec.topic);
                                 if let Some(tx) = tx {
                                     core.pending.insert(seq, tx);
                                 }
                                 core.awaiting_sync.push_back(seq);
                             }
                             Err(e) => {
-                                inc(&shared.counters.spool_io);
+                                inc_failed(&shared.counters.spool_io, "spool_io");
                                 tracing::error!(error = %e, event_id = %event_id_of(msg),
                                     "could not spool an event that Kafka did not take");
                                 if let Some(tx) = tx {

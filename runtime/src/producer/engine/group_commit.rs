@@ -67,7 +67,7 @@ impl Engine {
         }
         match &result {
             Err(e) => {
-                inc(&shared.counters.spool_io);
+                inc_failed(&shared.counters.spool_io, "spool_io");
                 if !core.disk_failing {
                     core.disk_failing = true;
                     tracing::error!(error = %e, memory_bytes = core.spool.memory_bytes(),

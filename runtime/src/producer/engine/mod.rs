@@ -32,7 +32,7 @@ use crate::spool::{load_batch, RecordSource, Spool, SpoolError, SpoolRecord};
 
 use super::config::{Durability, ProducerConfig};
 use super::delivery::{Delivery, Notifier, PublishError};
-use super::metrics::{inc, Counters};
+use super::metrics::{inc, inc_failed, Counters};
 use super::state::{Backoff, ConnectionState};
 
 pub(crate) type Kafka = BaseProducer<Ctx>;
@@ -116,6 +116,7 @@ impl Shared {
         }
         let old = core.state;
         core.state = new;
+        crate::observe::metrics::producer_connected(new.reachable());
         match new {
             ConnectionState::Up => tracing::info!(from = old.name(), "Kafka producer up"),
             ConnectionState::Down { .. } => tracing::warn!(
@@ -184,7 +185,9 @@ impl Shared {
         use RDKafkaErrorCode as C;
         let c = &self.counters;
         match code {
-            Some(C::MessageTimedOut | C::RequestTimedOut | C::OperationTimedOut) => inc(&c.timeout),
+            Some(C::MessageTimedOut | C::RequestTimedOut | C::OperationTimedOut) => {
+                inc_failed(&c.timeout, "timeout")
+            }
             Some(
                 C::AllBrokersDown
                 | C::BrokerTransportFailure
@@ -198,10 +201,10 @@ impl Shared {
                 | C::UnknownTopicOrPartition
                 | C::UnknownPartition
                 | C::UnknownTopic,
-            ) => inc(&c.broker),
-            Some(C::QueueFull) => inc(&c.queue_full),
-            Some(C::PurgeQueue | C::PurgeInflight) => inc(&c.purged),
-            Some(C::Fatal | C::OutOfOrderSequenceNumber) => inc(&c.fatal),
+            ) => inc_failed(&c.broker, "broker"),
+            Some(C::QueueFull) => inc_failed(&c.queue_full, "queue_full"),
+            Some(C::PurgeQueue | C::PurgeInflight) => inc_failed(&c.purged, "purged"),
+            Some(C::Fatal | C::OutOfOrderSequenceNumber) => inc_failed(&c.fatal, "fatal"),
             Some(
                 C::MessageSizeTooLarge
                 | C::InvalidMessageSize
@@ -211,10 +214,10 @@ impl Shared {
                 | C::InvalidRequiredAcks
                 | C::InvalidTopic,
             ) => {
-                inc(&c.rejected);
+                inc_failed(&c.rejected, "rejected");
                 return true;
             }
-            _ => inc(&c.other),
+            _ => inc_failed(&c.other, "other"),
         }
         false
     }

@@ -1,6 +1,7 @@
 //! An event's way in: the direct path to librdkafka or the spool, in sequence order.
 
 use super::*;
+use crate::observe::metrics as observe;
 
 /// An event ready for Kafka: serialized envelope plus routing.
 pub(crate) struct Prepared {
@@ -76,6 +77,7 @@ impl Engine {
                     match kafka.send(record) {
                         Ok(()) => {
                             inc(&shared.counters.published);
+                            observe::published(p.topic, p.event_type, p.version);
                             return Ok(());
                         }
                         Err((err, record)) => {
@@ -97,14 +99,16 @@ impl Engine {
                 let rec = p.to_record();
                 if let Err(e) = core.spool.append(seq, &rec, true) {
                     if matches!(e, SpoolError::Full { .. }) {
-                        inc(&shared.counters.spool_full);
+                        inc_failed(&shared.counters.spool_full, "spool_full");
                     } else {
-                        inc(&shared.counters.spool_io);
+                        inc_failed(&shared.counters.spool_io, "spool_io");
                     }
                     return Err(e.into());
                 }
                 inc(&shared.counters.published);
+                observe::published(p.topic, p.event_type, p.version);
                 inc(&shared.counters.spooled);
+                observe::spooled(p.topic);
                 if let Some(tx) = tx {
                     core.pending.insert(seq, tx);
                 }
@@ -117,14 +121,16 @@ impl Engine {
                 let rec = p.to_record();
                 if let Err(e) = core.spool.append(seq, &rec, true) {
                     if matches!(e, SpoolError::Full { .. }) {
-                        inc(&shared.counters.spool_full);
+                        inc_failed(&shared.counters.spool_full, "spool_full");
                     } else {
-                        inc(&shared.counters.spool_io);
+                        inc_failed(&shared.counters.spool_io, "spool_io");
                     }
                     return Err(e.into());
                 }
                 inc(&shared.counters.published);
+                observe::published(p.topic, p.event_type, p.version);
                 inc(&shared.counters.spooled);
+                observe::spooled(p.topic);
                 core.pending.insert(seq, tx);
                 core.awaiting_sync.push_back(seq);
                 if fast {
@@ -143,6 +149,7 @@ impl Engine {
                     match kafka.send(record) {
                         Ok(()) => {
                             inc(&shared.counters.retries);
+                            observe::producer_retry();
                             core.cursor = seq + 1;
                             return Ok(());
                         }

@@ -25,6 +25,11 @@ impl Engine {
                     .drain_rate_bits
                     .store(rate.to_bits(), Relaxed);
                 rate_at = (now, drained);
+                let (depth, bytes) = {
+                    let core = shared.lock();
+                    (core.spool.len(), core.spool.bytes())
+                };
+                crate::observe::metrics::spool_depth(depth, bytes);
             }
             if shared.fatal.swap(false, SeqCst) || self.kafka_is_fatal() {
                 self.rebuild();
@@ -148,7 +153,7 @@ impl Engine {
                     continue;
                 }
                 Err(e) => {
-                    inc(&shared.counters.spool_io);
+                    inc_failed(&shared.counters.spool_io, "spool_io");
                     tracing::error!(error = %e, "spool read failed; retrying later");
                     break;
                 }
@@ -167,6 +172,7 @@ impl Engine {
             match kafka.send(record) {
                 Ok(()) => {
                     inc(&shared.counters.retries);
+                    crate::observe::metrics::producer_retry();
                     cursor = Some(seq + 1);
                     sent += 1;
                 }

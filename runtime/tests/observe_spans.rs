@@ -1,0 +1,156 @@
+//! Spans on a mock cluster: `publish <topic>` and `process <topic>` carry the OpenTelemetry
+//! messaging fields (same event id on both sides), and no span field carries a key or a
+//! payload value. Plain `tracing` spans (no `otel` feature; no trace propagation yet).
+//!
+//! One test per binary: the subscriber is process-global.
+
+mod consumer_support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use consumer_support::*;
+use pmp_event_runtime::consumer::ConsumerBuilder;
+use pmp_event_runtime::producer::{ProducerConfig, RobustProducer};
+use pmp_event_runtime::KafkaConfig;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::Subscriber;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+type Fields = BTreeMap<String, String>;
+
+/// Collects every span's name and fields; closed spans move to `done`.
+#[derive(Clone, Default)]
+struct Capture {
+    open: Arc<Mutex<HashMap<Id, (String, Fields)>>>,
+    done: Arc<Mutex<Vec<(String, Fields)>>>,
+}
+
+struct Visitor<'a>(&'a mut Fields);
+
+impl Visit for Visitor<'_> {
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.0.insert(f.name().to_owned(), v.to_owned());
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+        self.0.insert(f.name().to_owned(), format!("{v:?}"));
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Capture {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
+        let mut fields = Fields::new();
+        attrs.record(&mut Visitor(&mut fields));
+        self.open
+            .lock()
+            .unwrap()
+            .insert(id.clone(), (attrs.metadata().name().to_owned(), fields));
+    }
+    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
+        if let Some((_, fields)) = self.open.lock().unwrap().get_mut(id) {
+            values.record(&mut Visitor(fields));
+        }
+    }
+    fn on_close(&self, id: Id, _: Context<'_, S>) {
+        if let Some(span) = self.open.lock().unwrap().remove(&id) {
+            self.done.lock().unwrap().push(span);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_and_process_spans_carry_the_messaging_fields() {
+    let capture = Capture::default();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(capture.clone()))
+        .expect("first subscriber");
+
+    let cluster = cluster(&[(TOPIC_EVENTS, 1)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let spool = tempfile::tempdir().unwrap();
+    let producer = RobustProducer::new(ProducerConfig::new(
+        "spans-test",
+        KafkaConfig::new(&bootstrap),
+        spool.path(),
+    ))
+    .unwrap();
+    let handle = producer
+        .publish(CreatedV1 {
+            id: 7,
+            code: "12345".into(),
+            status: "open".into(),
+            name: Some("PII-NAME".into()),
+        })
+        .unwrap();
+    let event_id = handle.event_id().to_string();
+    handle.await.unwrap();
+
+    let consumer = ConsumerBuilder::<TestEvent>::new(config(&bootstrap, "spans", &[TOPIC_EVENTS]))
+        .on::<CreatedV1, _, _>(|_| async { Ok(()) })
+        .start()
+        .unwrap();
+    let done = capture.done.clone();
+    wait_for(
+        "a closed process span",
+        Duration::from_secs(60),
+        || done.lock().unwrap().clone(),
+        |spans| spans.iter().any(|(name, _)| name == "process"),
+    )
+    .await;
+
+    let spans = capture.done.lock().unwrap().clone();
+    let find = |name: &str| {
+        spans
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f.clone())
+            .unwrap_or_else(|| panic!("no {name} span in {spans:#?}"))
+    };
+    let publish = find("publish");
+    let expect_publish = [
+        ("otel.name", "publish test-events"),
+        ("otel.kind", "producer"),
+        ("messaging.system", "kafka"),
+        ("messaging.destination.name", TOPIC_EVENTS),
+        ("messaging.message.id", event_id.as_str()),
+        ("pmp.event_type", "test.created"),
+        ("pmp.event_version", "1"),
+    ];
+    for (k, v) in expect_publish {
+        assert_eq!(
+            publish.get(k).map(String::as_str),
+            Some(v),
+            "{k} in {publish:#?}"
+        );
+    }
+    let process = find("process");
+    let expect_process = [
+        ("otel.name", "process test-events"),
+        ("otel.kind", "consumer"),
+        ("messaging.system", "kafka"),
+        ("messaging.destination.name", TOPIC_EVENTS),
+        ("messaging.kafka.destination.partition", "0"),
+        ("messaging.kafka.offset", "0"),
+        ("messaging.consumer.group.name", "spans"),
+        ("messaging.message.id", event_id.as_str()),
+        ("pmp.event_type", "test.created"),
+        ("pmp.event_version", "1"),
+    ];
+    for (k, v) in expect_process {
+        assert_eq!(
+            process.get(k).map(String::as_str),
+            Some(v),
+            "{k} in {process:#?}"
+        );
+    }
+    for (name, fields) in &spans {
+        for (k, v) in fields {
+            assert!(!v.contains("PII-NAME"), "payload value in {name}.{k}");
+            assert!(!k.contains("key"), "key field {k} on {name}");
+        }
+    }
+
+    producer.shutdown(Duration::from_secs(10)).await;
+    consumer.shutdown(Duration::from_secs(10)).await;
+}
