@@ -99,7 +99,9 @@ pub(super) fn check(
                 format!("unknown event_type {:?}", raw.event_type),
             ))
         }
-        SchemaLookup::UnknownVersion => {
+        // A row staged by a newer build of this service is not proof that this build may
+        // publish it: it is dead-lettered like any unknown version.
+        SchemaLookup::UnknownVersion | SchemaLookup::NewerThanKnown(_) => {
             return Err(DeadLetter::new(
                 FailureClass::UnknownVersion,
                 "/version",
