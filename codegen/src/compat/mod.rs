@@ -101,6 +101,19 @@ pub enum CompatError {
         /// Error category.
         reason: String,
     },
+    /// A file repeats a key inside one object: JSON parsers disagree on which value wins, so
+    /// the file is refused.
+    #[error("{}:{line}:{col}: duplicate key at #{pointer}", file.display())]
+    DuplicateKey {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line of the repeated key.
+        line: usize,
+        /// 1-based column of the repeated key.
+        col: usize,
+        /// JSON pointer of the repeated key.
+        pointer: String,
+    },
     /// A `$ref` does not resolve.
     #[error("{} at {pointer}: cannot resolve $ref \"{reference}\": {reason}", file.display())]
     Ref {

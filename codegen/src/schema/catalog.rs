@@ -242,6 +242,20 @@ impl Catalog {
                 Error::schema(&path, "", format!("malformed JSON: {reason}"))
                     .with_position(Some((line, col)))
             }
+            CompatError::DuplicateKey {
+                file,
+                line,
+                col,
+                pointer,
+            } => {
+                let (_, path) = shown(&file);
+                Error::schema(
+                    &path,
+                    &pointer,
+                    "duplicate key: JSON parsers disagree on which value wins",
+                )
+                .with_position(Some((line, col)))
+            }
             CompatError::Ref {
                 file,
                 pointer,

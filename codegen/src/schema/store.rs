@@ -205,14 +205,11 @@ impl DocStore {
             let e = match e {
                 pmp_strict_json::Error::Syntax(e) => e,
                 dup @ pmp_strict_json::Error::DuplicateKey { .. } => {
-                    return CompatError::Parse {
+                    return CompatError::DuplicateKey {
                         file: path.to_path_buf(),
                         line: dup.position().0,
                         col: dup.position().1,
-                        reason: format!(
-                            "duplicate key at #{}",
-                            dup.duplicate_pointer().unwrap_or_default()
-                        ),
+                        pointer: dup.duplicate_pointer().unwrap_or_default().to_owned(),
                     }
                 }
             };
