@@ -96,19 +96,7 @@ impl Engine {
                         }
                     }
                 }
-                let rec = p.to_record();
-                if let Err(e) = core.spool.append(seq, &rec, true) {
-                    if matches!(e, SpoolError::Full { .. }) {
-                        inc_failed(&shared.counters.spool_full, "spool_full");
-                    } else {
-                        inc_failed(&shared.counters.spool_io, "spool_io");
-                    }
-                    return Err(e.into());
-                }
-                inc(&shared.counters.published);
-                observe::published(p.topic, p.event_type, p.version);
-                inc(&shared.counters.spooled);
-                observe::spooled(p.topic);
+                spool_append(shared, &mut core, seq, &p)?;
                 if let Some(tx) = tx {
                     core.pending.insert(seq, tx);
                 }
@@ -118,19 +106,7 @@ impl Engine {
                 Ok(())
             }
             Durability::WriteAhead { .. } => {
-                let rec = p.to_record();
-                if let Err(e) = core.spool.append(seq, &rec, true) {
-                    if matches!(e, SpoolError::Full { .. }) {
-                        inc_failed(&shared.counters.spool_full, "spool_full");
-                    } else {
-                        inc_failed(&shared.counters.spool_io, "spool_io");
-                    }
-                    return Err(e.into());
-                }
-                inc(&shared.counters.published);
-                observe::published(p.topic, p.event_type, p.version);
-                inc(&shared.counters.spooled);
-                observe::spooled(p.topic);
+                spool_append(shared, &mut core, seq, &p)?;
                 core.pending.insert(seq, tx);
                 core.awaiting_sync.push_back(seq);
                 if fast {
@@ -168,4 +144,27 @@ impl Engine {
             }
         }
     }
+}
+
+/// Appends `p` to the spool under the producer's lock and counts it as published and spooled,
+/// or counts the failure by kind: the one place both durability modes spool an event.
+fn spool_append(
+    shared: &Shared,
+    core: &mut Core,
+    seq: u64,
+    p: &Prepared,
+) -> Result<(), PublishError> {
+    if let Err(e) = core.spool.append(seq, &p.to_record(), true) {
+        if matches!(e, SpoolError::Full { .. }) {
+            inc_failed(&shared.counters.spool_full, "spool_full");
+        } else {
+            inc_failed(&shared.counters.spool_io, "spool_io");
+        }
+        return Err(e.into());
+    }
+    inc(&shared.counters.published);
+    observe::published(p.topic, p.event_type, p.version);
+    inc(&shared.counters.spooled);
+    observe::spooled(p.topic);
+    Ok(())
 }
