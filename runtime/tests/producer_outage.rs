@@ -4,9 +4,11 @@
 mod producer_support;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use pmp_event_runtime::producer::{ConnectionState, Delivery, RobustProducer};
+use pmp_event_runtime::producer::{ConnectionState, Delivery, ProducerConfig, RobustProducer};
+use pmp_event_runtime::KafkaConfig;
 use producer_support::*;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
@@ -219,5 +221,65 @@ async fn fatal_error_rebuilds_the_client_and_loses_nothing() {
     wait_until_async("rebuilt", || producer.metrics().rebuilds >= 1).await;
     wait_drained(&producer).await;
     verify(&published, &consume_until(&bootstrap, &published));
+    producer.shutdown(Duration::from_secs(10)).await;
+}
+
+/// A partition that cannot take writes for longer than `message.timeout.ms` (here: every
+/// produce request refused with NOT_ENOUGH_REPLICAS, as with too few in-sync replicas)
+/// while events keep coming. librdkafka alone would expire the oldest events and then
+/// write younger ones of the same key once the partition recovers (a gap); the producer's
+/// own deadline takes everything back at once, so first occurrences stay in key order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_refusing_writes_past_the_deadline_is_spooled_whole_and_replayed_in_order() {
+    let cluster = mock_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ProducerConfig::new(
+        "test-service",
+        KafkaConfig::new(&bootstrap)
+            .set("message.timeout.ms", "700")
+            .set("retry.backoff.max.ms", "200"),
+        dir.path(),
+    )
+    .with_backoff(Duration::from_millis(50), Duration::from_millis(300));
+    let producer = Arc::new(RobustProducer::new(cfg).unwrap());
+    wait_until_async("producer up", || producer.state() == ConnectionState::Up).await;
+    cluster.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 5_000],
+    );
+    // Publish at a steady pace through the refusals and past their end.
+    let publisher = {
+        let producer = producer.clone();
+        std::thread::spawn(move || {
+            let mut handles = Vec::new();
+            for i in 0..8_000u64 {
+                handles.push(producer.publish(event(i, 7)).expect("publish accepted"));
+                if i % 4 == 3 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            handles
+        })
+    };
+    // Refuse writes for 2.5 s (over three deadlines), then heal the partition mid-stream.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    cluster.clear_request_errors(RDKafkaApiKey::Produce);
+    let handles = tokio::task::spawn_blocking(move || publisher.join().unwrap())
+        .await
+        .unwrap();
+    let published = ids(&handles);
+    for h in handles {
+        h.await.expect("delivered or spooled");
+    }
+    wait_drained(&producer).await;
+    let m = producer.metrics();
+    assert!(
+        m.failures.timeout > 0 && m.spooled > 0,
+        "the deadline must have taken events back: {m:?}"
+    );
+    let consumed = consume_until(&bootstrap, &published);
+    let duplicates = verify(&published, &consumed);
+    eprintln!("deadline test: {m:?}, duplicates {duplicates}");
     producer.shutdown(Duration::from_secs(10)).await;
 }

@@ -10,6 +10,10 @@ use crate::spool::{SpoolLimits, DEFAULT_SEGMENT_BYTES};
 /// cannot take them, so this bounds how long a `Spooled` answer waits for its fsync).
 pub const OUTAGE_FSYNC_INTERVAL: Duration = Duration::from_millis(5);
 
+/// How long an event may wait for Kafka's acknowledgement before the producer spools it,
+/// unless `message.timeout.ms` says otherwise.
+const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// When events are written to the local spool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -65,7 +69,9 @@ pub struct ProducerConfig {
     pub service_name: String,
     /// Connection settings; `kafka.extra` passes any librdkafka property through and
     /// overrides the producer's own defaults (`enable.idempotence=true`, `acks=all`,
-    /// `message.timeout.ms=30000`, `linger.ms=5`, `reconnect.backoff.max.ms=2000`).
+    /// `linger.ms=5`, `reconnect.backoff.max.ms=2000`). `message.timeout.ms` (default
+    /// 30000) is the producer's delivery deadline, enforced by the producer for all
+    /// in-flight events at once; librdkafka itself gets `0` (never expire).
     pub kafka: KafkaConfig,
     /// Spool directory; one producer per directory (enforced with a lock file).
     pub spool_dir: PathBuf,
@@ -273,21 +279,54 @@ impl ProducerConfig {
         if self.spool_limits.max_records == 0 || self.spool_limits.max_bytes == 0 {
             return Err(ConfigError::invalid("spool_limits", "bounds must be > 0"));
         }
+        self.delivery_timeout_setting()?;
         Ok(())
     }
 
+    /// The delivery deadline: how long an event may wait in librdkafka before the producer
+    /// takes everything back into the spool. `message.timeout.ms` (or its alias
+    /// `delivery.timeout.ms`) from `kafka.extra`, default 30 s; `0` means no deadline.
+    /// The producer applies it itself (see `engine::deadline` for why librdkafka's own
+    /// expiry is switched off).
+    pub(crate) fn delivery_timeout(&self) -> Option<Duration> {
+        self.delivery_timeout_setting().ok().flatten()
+    }
+
+    fn delivery_timeout_setting(&self) -> Result<Option<Duration>, ConfigError> {
+        let mut raw = rdkafka::ClientConfig::new();
+        self.kafka.apply(&mut raw);
+        let (name, value) = match (
+            raw.get("delivery.timeout.ms"),
+            raw.get("message.timeout.ms"),
+        ) {
+            (Some(v), _) => ("delivery.timeout.ms", v),
+            (None, Some(v)) => ("message.timeout.ms", v),
+            (None, None) => return Ok(Some(DEFAULT_DELIVERY_TIMEOUT)),
+        };
+        match value.trim().parse::<u64>() {
+            Ok(0) => Ok(None),
+            Ok(ms) if ms <= i32::MAX as u64 => Ok(Some(Duration::from_millis(ms))),
+            _ => Err(ConfigError::invalid(
+                name,
+                format!("{value:?} is not a number of milliseconds (0 ..= 2147483647)"),
+            )),
+        }
+    }
+
     /// The librdkafka configuration: the producer's defaults, then `kafka` (whose
-    /// pass-through properties come last and win).
+    /// pass-through properties come last and win), except the message timeout: librdkafka
+    /// never expires messages itself; the producer enforces [`Self::delivery_timeout`].
     pub(crate) fn client_config(&self) -> rdkafka::ClientConfig {
         let mut c = rdkafka::ClientConfig::new();
         c.set("client.id", &self.service_name);
         c.set("enable.idempotence", "true");
         c.set("acks", "all");
-        c.set("message.timeout.ms", "30000");
         c.set("linger.ms", "5");
         c.set("reconnect.backoff.ms", "100");
         c.set("reconnect.backoff.max.ms", "2000");
         self.kafka.apply(&mut c);
+        c.remove("delivery.timeout.ms");
+        c.set("message.timeout.ms", "0");
         c
     }
 }
@@ -331,6 +370,35 @@ mod tests {
         assert_eq!(client.get("linger.ms"), Some("0"), "pass-through wins");
         assert_eq!(client.get("enable.idempotence"), Some("true"));
         assert_eq!(client.get("acks"), Some("all"));
+    }
+
+    #[test]
+    fn the_delivery_timeout_is_the_producers_not_librdkafkas() {
+        let cfg = ProducerConfig::from_vars("s", Vec::<(String, String)>::new()).unwrap();
+        assert_eq!(cfg.delivery_timeout(), Some(Duration::from_secs(30)));
+        assert_eq!(cfg.client_config().get("message.timeout.ms"), Some("0"));
+        for (var, value, expected) in [
+            (
+                "KAFKA_CONFIG_MESSAGE_TIMEOUT_MS",
+                "8000",
+                Some(Duration::from_secs(8)),
+            ),
+            (
+                "KAFKA_CONFIG_DELIVERY_TIMEOUT_MS",
+                "1500",
+                Some(Duration::from_millis(1500)),
+            ),
+            ("KAFKA_CONFIG_MESSAGE_TIMEOUT_MS", "0", None),
+        ] {
+            let cfg = ProducerConfig::from_vars("s", [(var, value)]).unwrap();
+            assert_eq!(cfg.delivery_timeout(), expected, "{var}={value}");
+            let client = cfg.client_config();
+            assert_eq!(client.get("message.timeout.ms"), Some("0"), "{var}");
+            assert_eq!(client.get("delivery.timeout.ms"), None, "{var}");
+        }
+        let e = ProducerConfig::from_vars("s", [("KAFKA_CONFIG_MESSAGE_TIMEOUT_MS", "soon")])
+            .unwrap_err();
+        assert_eq!(e.setting, "message.timeout.ms");
     }
 
     #[test]

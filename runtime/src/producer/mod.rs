@@ -22,6 +22,10 @@
 //!   delivery reports put the purged events into the spool, under their original sequence
 //!   numbers), waits until every in-flight message has resolved, and replays the spool from
 //!   the oldest record. Within one partition librdkafka (idempotent) keeps order itself.
+//!   librdkafka never expires a message on its own (it would expire the head of a
+//!   partition's queue and still write the messages behind it: a gap); the producer applies
+//!   `message.timeout.ms` itself and, once any event has waited that long, takes every
+//!   in-flight event back at once (see `engine/deadline.rs`).
 //!   Duplicates of an event can follow a newer one (at-least-once); consumers deduplicate by
 //!   `event_id`.
 //! * **True outcomes on a failing disk.** An `Err` from `publish` means the event is never

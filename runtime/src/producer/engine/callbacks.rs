@@ -47,6 +47,8 @@ fn event_id_of(msg: &BorrowedMessage<'_>) -> Uuid {
 pub(crate) struct Flight {
     pub(super) seq: u64,
     pub(super) origin: Origin,
+    /// Send-time slot in [`SendAges`].
+    pub(super) slot: u64,
 }
 
 pub(super) enum Origin {
@@ -89,7 +91,8 @@ impl ProducerContext for Ctx {
 
     fn delivery(&self, result: &DeliveryResult<'_>, flight: Box<Flight>) {
         let shared = &self.shared;
-        let Flight { seq, origin } = *flight;
+        let Flight { seq, origin, slot } = *flight;
+        shared.ages.landed(slot);
         match result {
             Ok(msg) => {
                 inc(&shared.counters.delivered);

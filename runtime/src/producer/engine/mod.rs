@@ -4,12 +4,14 @@
 //! the shared state and the engine's life cycle. See the [module docs](super) for the model.
 
 mod callbacks;
+mod deadline;
 mod group_commit;
 mod publish;
 mod supervisor;
 
 pub(crate) use callbacks::Ctx;
 use callbacks::{record_headers, Flight, Origin};
+use deadline::SendAges;
 pub(crate) use publish::Prepared;
 
 use std::collections::{HashMap, VecDeque};
@@ -83,6 +85,8 @@ pub(crate) struct Shared {
     /// Wakes the group commit thread (only at stop: it otherwise runs on its interval).
     commit_wake: Condvar,
     pub inflight: AtomicU64,
+    /// Send times of the messages in librdkafka, for the producer's own delivery deadline.
+    ages: SendAges,
     /// Outcomes of messages sent from the spool, queued by the delivery callback and
     /// applied in batches by the poll thread, so the callback never waits for `core`.
     spool_outcomes: Mutex<Vec<(u64, Result<Delivery, PublishError>)>>,
@@ -172,6 +176,23 @@ impl Shared {
             }
         }
         self.inflight.fetch_sub(n, SeqCst);
+    }
+
+    /// A message is about to be handed to librdkafka: count it in flight and note its
+    /// send time. Pair with [`Shared::landed`] when `send` refuses it.
+    fn take_off(&self, seq: u64, origin: Origin) -> Box<Flight> {
+        self.inflight.fetch_add(1, SeqCst);
+        Box::new(Flight {
+            seq,
+            origin,
+            slot: self.ages.sent(),
+        })
+    }
+
+    /// librdkafka refused `flight` (it never flew).
+    fn grounded(&self, flight: &Flight) {
+        self.inflight.fetch_sub(1, SeqCst);
+        self.ages.landed(flight.slot);
     }
 
     fn mark_failed(&self) {
@@ -299,6 +320,7 @@ impl Engine {
             wake: Condvar::new(),
             commit_wake: Condvar::new(),
             inflight: AtomicU64::new(0),
+            ages: SendAges::new(config.delivery_timeout()),
             spool_outcomes: Mutex::new(Vec::new()),
             counters: Counters::default(),
             state_tx,

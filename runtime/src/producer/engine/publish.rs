@@ -65,11 +65,7 @@ impl Engine {
                 let mut tx = Some(tx);
                 if fast {
                     let kafka = self.kafka();
-                    shared.inflight.fetch_add(1, SeqCst);
-                    let flight = Box::new(Flight {
-                        seq,
-                        origin: Origin::Direct(tx.take()),
-                    });
+                    let flight = shared.take_off(seq, Origin::Direct(tx.take()));
                     let record = BaseRecord::with_opaque_to(p.topic, flight)
                         .key(p.key.as_str())
                         .payload(p.value.as_slice())
@@ -81,7 +77,7 @@ impl Engine {
                             return Ok(());
                         }
                         Err((err, record)) => {
-                            shared.inflight.fetch_sub(1, SeqCst);
+                            shared.grounded(&record.delivery_opaque);
                             shared.count_failure(err.rdkafka_error_code());
                             // A full librdkafka queue is back-pressure, not an outage: the
                             // event is spooled below and, since the spool is then non-empty,
@@ -111,17 +107,11 @@ impl Engine {
                 core.awaiting_sync.push_back(seq);
                 if fast {
                     let kafka = self.kafka();
-                    shared.inflight.fetch_add(1, SeqCst);
-                    let record = BaseRecord::with_opaque_to(
-                        p.topic,
-                        Box::new(Flight {
-                            seq,
-                            origin: Origin::Spool,
-                        }),
-                    )
-                    .key(p.key.as_str())
-                    .payload(p.value.as_slice())
-                    .headers(p.headers());
+                    let record =
+                        BaseRecord::with_opaque_to(p.topic, shared.take_off(seq, Origin::Spool))
+                            .key(p.key.as_str())
+                            .payload(p.value.as_slice())
+                            .headers(p.headers());
                     match kafka.send(record) {
                         Ok(()) => {
                             inc(&shared.counters.retries);
@@ -129,8 +119,8 @@ impl Engine {
                             core.cursor = seq + 1;
                             return Ok(());
                         }
-                        Err((err, _)) => {
-                            shared.inflight.fetch_sub(1, SeqCst);
+                        Err((err, record)) => {
+                            shared.grounded(&record.delivery_opaque);
                             if err.rdkafka_error_code() != Some(RDKafkaErrorCode::QueueFull) {
                                 core.cycle_failed = true;
                             }

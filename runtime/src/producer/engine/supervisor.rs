@@ -44,6 +44,17 @@ impl Engine {
                 self.idle(Duration::from_millis(50));
                 continue;
             }
+            if state.reachable() && !failed && shared.ages.expired() {
+                // The delivery deadline (see `deadline`): take everything back at once.
+                inc_failed(&shared.counters.timeout, "timeout");
+                tracing::warn!(
+                    inflight = shared.inflight.load(SeqCst),
+                    "an event waited longer than message.timeout.ms for Kafka; \
+                     taking every in-flight event back into the spool"
+                );
+                shared.mark_failed();
+                continue;
+            }
             if state.reachable() && !failed {
                 if shared.counters.delivered.load(Relaxed) > delivered_at_cycle_start {
                     backoff.reset();
@@ -61,6 +72,9 @@ impl Engine {
                 shared.set_state(&mut core, ConnectionState::Down { since: now });
                 drop(core);
                 next_probe = now + backoff.next_delay();
+                // Purge at once: whatever librdkafka still sends now could overtake the
+                // events whose failure started this (a gap in their partition).
+                last_purge = now - Duration::from_secs(1);
             }
             let inflight = shared.inflight.load(SeqCst);
             if inflight > 0 && now.duration_since(last_purge) >= Duration::from_millis(500) {
@@ -158,17 +172,11 @@ impl Engine {
                     break;
                 }
             };
-            shared.inflight.fetch_add(1, SeqCst);
-            let record = BaseRecord::with_opaque_to(
-                rec.topic.as_str(),
-                Box::new(Flight {
-                    seq,
-                    origin: Origin::Spool,
-                }),
-            )
-            .key(rec.key.as_slice())
-            .payload(rec.value.as_slice())
-            .headers(record_headers(&rec));
+            let record =
+                BaseRecord::with_opaque_to(rec.topic.as_str(), shared.take_off(seq, Origin::Spool))
+                    .key(rec.key.as_slice())
+                    .payload(rec.value.as_slice())
+                    .headers(record_headers(&rec));
             match kafka.send(record) {
                 Ok(()) => {
                     inc(&shared.counters.retries);
@@ -176,8 +184,8 @@ impl Engine {
                     cursor = Some(seq + 1);
                     sent += 1;
                 }
-                Err((err, _)) => {
-                    shared.inflight.fetch_sub(1, SeqCst);
+                Err((err, record)) => {
+                    shared.grounded(&record.delivery_opaque);
                     shared.count_failure(err.rdkafka_error_code());
                     failed = err.rdkafka_error_code() != Some(RDKafkaErrorCode::QueueFull);
                     break;
