@@ -33,6 +33,13 @@ use serde_json::{json, Value};
 
 const TOPIC: &str = "bench-events";
 
+/// Where a case reads: the mock cluster's topic, or (`_cluster` cases) a topic on the
+/// 3-broker cluster (replication 3, `min.insync.replicas=2`, created by `scripts/bench`).
+struct Target {
+    bootstrap: String,
+    topic: String,
+}
+
 fn examples(info: &SchemaInfo) -> Vec<Value> {
     let schema: Value = serde_json::from_str(info.schema_json).expect("schema_json");
     schema["examples"].as_array().cloned().unwrap_or_default()
@@ -54,9 +61,10 @@ fn corpus() -> Vec<(&'static SchemaInfo, Vec<u8>)> {
     out
 }
 
-async fn fill(bootstrap: &str, n: usize, corpus: &[(&'static SchemaInfo, Vec<u8>)]) {
+async fn fill(t: &Target, n: usize, corpus: &[(&'static SchemaInfo, Vec<u8>)]) {
     let p: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+        .set("bootstrap.servers", &t.bootstrap)
+        .set("acks", "all")
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "1000000")
         .create()
@@ -75,7 +83,7 @@ async fn fill(bootstrap: &str, n: usize, corpus: &[(&'static SchemaInfo, Vec<u8>
                 value: Some(&version),
             });
         let key = (i % 1000).to_string();
-        let mut rec = FutureRecord::to(TOPIC)
+        let mut rec = FutureRecord::to(&t.topic)
             .key(&key)
             .payload(bytes.as_slice())
             .headers(headers);
@@ -105,15 +113,15 @@ async fn fill(bootstrap: &str, n: usize, corpus: &[(&'static SchemaInfo, Vec<u8>
     }
 }
 
-async fn raw_consume_parse(bootstrap: &str, n: usize, round: usize) -> f64 {
+async fn raw_consume_parse(t: &Target, n: usize, round: usize) -> f64 {
     let c: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("bench-raw-{round}"))
+        .set("bootstrap.servers", &t.bootstrap)
+        .set("group.id", format!("bench-raw-{}-{round}", t.topic))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.offset.store", "false")
         .create()
         .expect("consumer");
-    c.subscribe(&[TOPIC]).expect("subscribe");
+    c.subscribe(&[t.topic.as_str()]).expect("subscribe");
     let mut start = None;
     let mut parsed = 0usize;
     for i in 0..n {
@@ -132,9 +140,12 @@ async fn raw_consume_parse(bootstrap: &str, n: usize, round: usize) -> f64 {
     (n - 1) as f64 / secs
 }
 
-async fn full_pipeline(bootstrap: &str, n: usize, round: usize) -> f64 {
-    let mut cfg = ConsumerConfig::new(KafkaConfig::new(bootstrap), format!("bench-full-{round}"));
-    cfg.topics = vec![TOPIC.to_owned()];
+async fn full_pipeline(t: &Target, n: usize, round: usize) -> f64 {
+    let mut cfg = ConsumerConfig::new(
+        KafkaConfig::new(&t.bootstrap),
+        format!("bench-full-{}-{round}", t.topic),
+    );
+    cfg.topics = vec![t.topic.clone()];
     let consumer = ConsumerBuilder::<AnyEvent>::new(cfg)
         .on_any(|_e: AnyEvent| async { Ok(()) })
         .start()
@@ -227,6 +238,27 @@ fn validation_alone(corpus: &[(&'static SchemaInfo, Vec<u8>)]) {
     }
 }
 
+/// Raw and full pipeline over `n` messages of `t`, alternating for `rounds` rounds; prints
+/// the medians as `raw_consume_parse{suffix}` and `full_pipeline{suffix}`.
+async fn compare(t: &Target, n: usize, rounds: usize, suffix: &str) {
+    let (mut raws, mut fulls) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        raws.push(raw_consume_parse(t, n, round).await);
+        fulls.push(full_pipeline(t, n, round).await);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (raw, full) = (median(&mut raws), median(&mut fulls));
+    println!("# median of {rounds} rounds; raw runs {raws:.0?}, full runs {fulls:.0?}");
+    println!("case=raw_consume_parse{suffix} msgs_per_s={raw:.0} ratio=1.00");
+    println!(
+        "case=full_pipeline{suffix} msgs_per_s={full:.0} ratio={:.2}",
+        full / raw
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let n: usize = std::env::var("BENCH_MESSAGES")
@@ -239,8 +271,11 @@ async fn main() {
     cluster
         .create_topic(&format!("{TOPIC}.dlq"), 1, 1)
         .expect("dlq topic");
-    let bootstrap = cluster.bootstrap_servers();
-    fill(&bootstrap, n, &corpus).await;
+    let mock = Target {
+        bootstrap: cluster.bootstrap_servers(),
+        topic: TOPIC.to_owned(),
+    };
+    fill(&mock, n, &corpus).await;
     let avg = corpus.iter().map(|(_, b)| b.len()).sum::<usize>() / corpus.len();
     println!(
         "# {n} messages, {} distinct envelopes, avg {avg} bytes, mock cluster",
@@ -249,7 +284,7 @@ async fn main() {
 
     if std::env::var("BENCH_ONLY").as_deref() == Ok("full") {
         // For profiling the pipeline alone.
-        let full = full_pipeline(&bootstrap, n, 0).await;
+        let full = full_pipeline(&mock, n, 0).await;
         println!("case=full_pipeline msgs_per_s={full:.0}");
         return;
     }
@@ -259,22 +294,19 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let (mut raws, mut fulls) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        raws.push(raw_consume_parse(&bootstrap, n, round).await);
-        fulls.push(full_pipeline(&bootstrap, n, round).await);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
-    let (raw, full) = (median(&mut raws), median(&mut fulls));
-    println!("# median of {rounds} rounds; raw runs {raws:.0?}, full runs {fulls:.0?}");
-    println!("case=raw_consume_parse msgs_per_s={raw:.0} ratio=1.00");
-    println!(
-        "case=full_pipeline msgs_per_s={full:.0} ratio={:.2}",
-        full / raw
-    );
+    compare(&mock, n, rounds, "").await;
     validation_alone(&corpus);
     duplicate_check_cost(&corpus);
+    if let Ok(bootstrap) = std::env::var("KAFKA_CLUSTER_BOOTSTRAP_SERVERS") {
+        // A fresh topic per run (made by scripts/bench), so it holds exactly `n` messages.
+        let topic = std::env::var("BENCH_CLUSTER_CONSUMER_TOPIC")
+            .expect("BENCH_CLUSTER_CONSUMER_TOPIC (scripts/bench sets it)");
+        let t = Target { bootstrap, topic };
+        fill(&t, n, &corpus).await;
+        println!(
+            "# target: 3-broker cluster {} topic {} (12 partitions, RF 3, min.insync.replicas 2)",
+            t.bootstrap, t.topic
+        );
+        compare(&t, n, rounds, "_cluster").await;
+    }
 }

@@ -20,7 +20,9 @@
 //! Each case runs `BENCH_PRODUCER_ROUNDS` times (default 3), interleaved; the best rate
 //! counts. Runs against librdkafka's mock cluster, and also against `KAFKA_BOOTSTRAP_SERVERS` when
 //! set (cases suffixed `_kafka`; every `KAFKA_*` setting applies, SASL_SSL included; topic
-//! `bench-events` should exist, else broker auto-creation makes it). Prints
+//! `bench-events` should exist, else broker auto-creation makes it), and against the 3-broker
+//! cluster at `KAFKA_CLUSTER_BOOTSTRAP_SERVERS` when set (cases suffixed `_cluster`;
+//! `scripts/bench` creates the topic with replication 3). Prints
 //! `case=NAME msgs_per_s=N ratio=R` with R relative to `raw` of the same target.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -397,5 +399,11 @@ async fn main() {
             kafka.bootstrap_servers, kafka.security_protocol
         );
         run_target(&kafka, "_kafka", &evs, rounds).await;
+    }
+    if let Ok(bootstrap) = std::env::var("KAFKA_CLUSTER_BOOTSTRAP_SERVERS") {
+        // scripts/bench made `bench-events` there with 16 partitions, replication 3 and
+        // min.insync.replicas=2: every acknowledgement waits for two brokers.
+        println!("# target: 3-broker cluster {bootstrap} (RF 3, min.insync.replicas 2)");
+        run_target(&KafkaConfig::new(bootstrap), "_cluster", &evs, rounds).await;
     }
 }
