@@ -60,6 +60,8 @@
 //! `eventctl check` adds `version-deleted` and `compatibility-level-invalid`.
 
 pub mod catalog;
+mod checker;
+mod equality;
 mod eval;
 mod family;
 mod norm;
@@ -356,7 +358,7 @@ pub fn compare(
             Direction::Backward => (0, 1),
             Direction::Forward => (1, 0),
         };
-        let mut checker = subset::Checker::new(&ctx, policy);
+        let mut checker = checker::Checker::new(&ctx, policy);
         let found = checker.subset(
             &Conj::one(a, SRef::At(roots[a], Rc::from(""))),
             &Conj::one(b, SRef::At(roots[b], Rc::from(""))),

@@ -8,7 +8,7 @@
 
 use super::super::norm::{Conj, Loc};
 use super::super::rules::Rule;
-use super::super::subset::{Checker, Raw};
+use super::super::checker::{Checker, Raw};
 use serde_json::Value;
 
 /// One family's pair of size keywords, as A and B state them.

@@ -5,7 +5,7 @@
 use super::super::eval::{integer_bound, number_candidates};
 use super::super::norm::*;
 use super::super::rules;
-use super::super::subset::{Checker, Raw};
+use super::super::checker::{Checker, Raw};
 use serde_json::Value;
 
 impl Checker<'_, '_> {
