@@ -19,8 +19,8 @@
 use super::super::checker::{Checker, Raw, Step};
 use super::super::norm::*;
 use super::super::rules;
-use super::bounds::SizeBounds;
 use super::super::CompatError;
+use super::bounds::SizeBounds;
 use serde_json::Value;
 use std::collections::HashSet;
 

@@ -6,9 +6,9 @@
 //! carries candidates of the sizes that break B (`bmin - 1` and A's minimum; `bmax + 1`),
 //! built by the family, and keeps those whose counted size B rejects.
 
+use super::super::checker::{Checker, Raw};
 use super::super::norm::{Conj, Loc};
 use super::super::rules::Rule;
-use super::super::checker::{Checker, Raw};
 use serde_json::Value;
 
 /// One family's pair of size keywords, as A and B state them.

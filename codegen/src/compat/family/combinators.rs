@@ -231,14 +231,7 @@ impl Checker<'_, '_> {
 
     /// `not`: B's `not S` holds for A when A's own `not`s imply it (S ⊆ some excluded
     /// schema of A) or A and S are disjoint; otherwise `not-changed`.
-    pub(crate) fn nots(
-        &self,
-        a: &Conj,
-        na: &Norm,
-        b: &Conj,
-        nb: &Norm,
-        out: &mut Vec<Raw>,
-    ) {
+    pub(crate) fn nots(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) {
         let ctx = self.ctx;
         for (s, l) in &nb.nots {
             let ns = Conj::one(b.side, s.clone());

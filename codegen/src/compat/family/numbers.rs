@@ -2,10 +2,10 @@
 //! decimals ([`Dec`]). For integer-only instances a bound is first tightened to the integer it
 //! admits (`> 2.5` is `>= 3`), so `exclusiveMinimum: 2` and `minimum: 3` compare equal there.
 
+use super::super::checker::{Checker, Raw};
 use super::super::eval::{integer_bound, number_candidates};
 use super::super::norm::*;
 use super::super::rules;
-use super::super::checker::{Checker, Raw};
 use serde_json::Value;
 
 impl Checker<'_, '_> {

@@ -24,8 +24,8 @@
 //! `dependentRequired`/`dependentSchemas` are in [`dependencies`](super::dependencies).
 
 use super::super::checker::{short, Checker, Raw, Step};
-use super::super::eval::pattern_samples;
 use super::super::eval::pattern_covered;
+use super::super::eval::pattern_samples;
 use super::super::norm::*;
 use super::super::rules;
 use super::super::{CompatError, Policy};

@@ -22,6 +22,7 @@ use super::super::number::Dec;
 use super::super::rules;
 use super::Loc;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// The values an `enum`/`const` (or several, intersected) allows.
@@ -75,14 +76,7 @@ impl EnumFacet {
 impl Checker<'_, '_> {
     /// `type`: every JSON type A allows and B does not is a `type-*` finding, with instances
     /// of the missing types as candidates.
-    pub(crate) fn types(
-        &self,
-        a: &Conj,
-        na: &Norm,
-        b: &Conj,
-        nb: &Norm,
-        out: &mut Vec<Raw>,
-    ) {
+    pub(crate) fn types(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) {
         let ctx = self.ctx;
         let missing = na.types & !nb.types;
         if missing != 0 {
@@ -127,8 +121,8 @@ impl Checker<'_, '_> {
     ) -> bool {
         let ctx = self.ctx;
         // Enumerations: a finite A is decided value by value.
-        let finite: Option<Vec<Value>> = match &na.enum_ {
-            Some(e) => Some(e.values.clone()),
+        let finite: Option<Cow<'_, [Value]>> = match &na.enum_ {
+            Some(e) => Some(Cow::Borrowed(&e.values)),
             // Booleans/null are enumerated too, unless B's disjunctions will judge them
             // (then `branch-*` names the change better than a per-value finding).
             None if na.types & !(NULL | BOOL) == 0 && nb.disj.is_empty() => {
@@ -139,12 +133,12 @@ impl Checker<'_, '_> {
                 if na.types & BOOL != 0 {
                     v.extend([Value::Bool(false), Value::Bool(true)]);
                 }
-                Some(v)
+                Some(Cow::Owned(v))
             }
             None => None,
         };
         if let Some(vals) = finite {
-            for v in vals {
+            for v in vals.iter() {
                 if ctx.accepts(a, &v) == Some(false) || nb.types & bits_of(&v) == 0 {
                     continue;
                 }
@@ -179,7 +173,7 @@ impl Checker<'_, '_> {
                         if r.is_none() {
                             out.push(self.raw(rule, true, &al, &bl, format!("cannot evaluate whether {{B}} accepts value {shown} allowed by {{A}}"), vec![]));
                         } else {
-                            let w = self.witnesses(a, b, vec![v], None);
+                            let w = self.witnesses(a, b, vec![v.clone()], None);
                             out.push(self.raw(
                                 rule,
                                 false,
@@ -219,7 +213,17 @@ impl Checker<'_, '_> {
 }
 
 /// A text equal for two values exactly when JSON Schema calls them equal.
+///
+/// Each type has its own first character, so forms of different types never collide; a
+/// top-level string is its text after `"` (no escaping needed: nothing follows it), which
+/// keeps the common case, an enum of strings, to one copy.
 pub(crate) fn canonical(v: &Value) -> String {
+    if let Value::String(s) = v {
+        let mut out = String::with_capacity(s.len() + 1);
+        out.push('"');
+        out.push_str(s);
+        return out;
+    }
     let mut out = String::new();
     write_canonical(v, &mut out);
     out
@@ -233,7 +237,7 @@ fn write_canonical(v: &Value, out: &mut String) {
             out.push('#');
             out.push_str(&Dec::of(n).to_string());
         }
-        Value::String(s) => out.push_str(&Value::String(s.clone()).to_string()),
+        Value::String(s) => out.push_str(&serde_json::to_string(s).unwrap_or_default()),
         Value::Array(items) => {
             out.push('[');
             for (i, x) in items.iter().enumerate() {
@@ -279,5 +283,8 @@ mod tests {
         );
         assert_ne!(canonical(&json!("1")), canonical(&json!(1)));
         assert_ne!(canonical(&json!(["a,b"])), canonical(&json!(["a", "b"])));
+        assert_ne!(canonical(&json!("[1]")), canonical(&json!([1])));
+        assert_ne!(canonical(&json!("n")), canonical(&Value::Null));
+        assert_eq!(canonical(&json!("a\"b")), canonical(&json!("a\"b")));
     }
 }

@@ -15,14 +15,7 @@ use std::collections::HashSet;
 impl Checker<'_, '_> {
     /// Keywords the checker does not model: B's must equal (structurally) one of A's of the
     /// same name, else `keyword-unsupported` (unknown).
-    pub(crate) fn unanalysed(
-        &self,
-        a: &Conj,
-        na: &Norm,
-        b: &Conj,
-        nb: &Norm,
-        out: &mut Vec<Raw>,
-    ) {
+    pub(crate) fn unanalysed(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) {
         for (kw, l) in &nb.other {
             // `unevaluated*` here could not be modelled: its meaning depends on evaluations
             // elsewhere, so equal keyword text proves nothing.
