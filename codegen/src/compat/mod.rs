@@ -61,6 +61,7 @@
 
 pub mod catalog;
 mod checker;
+mod collect;
 mod equality;
 mod eval;
 mod family;
@@ -71,6 +72,7 @@ pub mod rules;
 pub mod source_map;
 pub mod store;
 mod subset;
+mod values;
 mod verify;
 
 use norm::{Conj, Ctx, Loc, SRef};

@@ -19,10 +19,91 @@
 use super::super::checker::{Checker, Raw, Step};
 use super::super::norm::*;
 use super::super::rules;
+use super::super::store::Dialect;
 use super::super::CompatError;
 use super::bounds::SizeBounds;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::rc::Rc;
+
+/// Collects this family's keywords of one schema object into `n`: `prefixItems`/`items` (draft-07: `items` arrays and `additionalItems`) as one content model per schema object; `minItems`/`maxItems`, `uniqueItems`, `contains` with its counts.
+pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatError> {
+    let (obj, doc, ptr, dialect) = (s.obj, s.doc, &s.ptr, s.dialect);
+    // Arrays.
+    let mut arr = ArrModel {
+        prefix: Vec::new(),
+        rest: None,
+        loc: (doc, ptr.clone()),
+    };
+    let mut has_arr = false;
+    let legacy_items = dialect != Dialect::Draft2020;
+    if let Some(p) = obj.get("prefixItems").filter(|_| !legacy_items) {
+        let len = p
+            .as_array()
+            .ok_or_else(|| s.bad("prefixItems", "must be an array"))?
+            .len();
+        arr.prefix = (0..len)
+            .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/prefixItems/{i}"))))
+            .collect();
+        has_arr = true;
+    }
+    match obj.get("items") {
+        Some(Value::Array(items)) if legacy_items => {
+            arr.prefix = (0..items.len())
+                .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/items/{i}"))))
+                .collect();
+            if obj.contains_key("additionalItems") {
+                arr.rest = Some(s.sub("additionalItems"));
+            }
+            has_arr = true;
+        }
+        Some(Value::Array(_)) => {
+            return Err(s.bad(
+                "items",
+                "array form of items is draft-07/2019-09 only; use prefixItems",
+            ))
+        }
+        Some(_) => {
+            arr.rest = Some(s.sub("items"));
+            has_arr = true;
+        }
+        None => {}
+    }
+    if has_arr {
+        n.arr_models.push(arr);
+    }
+    if let Some(x) = s.count("minItems")? {
+        if n.min_items.as_ref().is_none_or(|m| x > m.0) {
+            n.min_items = Some((x, s.at("minItems")));
+        }
+    }
+    if let Some(x) = s.count("maxItems")? {
+        if n.max_items.as_ref().is_none_or(|m| x < m.0) {
+            n.max_items = Some((x, s.at("maxItems")));
+        }
+    }
+    if obj.get("uniqueItems") == Some(&Value::Bool(true)) {
+        n.unique.get_or_insert(s.at("uniqueItems"));
+    }
+    if obj.contains_key("contains") {
+        // `minContains`/`maxContains` are 2019-09 keywords, and mean nothing without `contains`.
+        let (min, max) = if dialect == Dialect::Draft7 {
+            (1, None)
+        } else {
+            (
+                s.count("minContains")?.unwrap_or(1),
+                s.count("maxContains")?,
+            )
+        };
+        n.contains.push(ContainsFacet {
+            schema: s.sub("contains"),
+            min,
+            max,
+            loc: s.at("contains"),
+        });
+    }
+    Ok(())
+}
 
 impl Checker<'_, '_> {
     /// `minItems`/`maxItems`, `uniqueItems`, `contains`, then every array position either

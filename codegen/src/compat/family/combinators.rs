@@ -25,6 +25,33 @@ use super::super::rules;
 use super::super::CompatError;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::rc::Rc;
+
+/// Collects this family's keywords of one schema object into `n`: `anyOf`/`oneOf` as disjunctions (unless already expanded: `skip`), `not`.
+pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm, skip: &[Loc]) -> Result<(), CompatError> {
+    let (obj, doc, ptr) = (s.obj, s.doc, &s.ptr);
+    for (kw, one) in [("anyOf", false), ("oneOf", true)] {
+        if let Some(b) = obj.get(kw) {
+            let b = b.as_array().ok_or_else(|| s.bad(kw, "must be an array"))?;
+            let loc = s.at(kw);
+            if skip.contains(&loc) {
+                n.elsewhere += 1;
+                continue;
+            }
+            n.disj.push(Disj {
+                one,
+                branches: (0..b.len())
+                    .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/{kw}/{i}"))))
+                    .collect(),
+                loc,
+            });
+        }
+    }
+    if obj.contains_key("not") {
+        n.nots.push((s.sub("not"), s.at("not")));
+    }
+    Ok(())
+}
 
 impl Checker<'_, '_> {
     /// B's `anyOf`/`oneOf` `d` (one not matched by an equal one of A): A must fit some

@@ -16,6 +16,46 @@ use super::super::{CompatError, Policy};
 use serde_json::Value;
 use std::rc::Rc;
 
+/// Collects this family's keywords of one schema object into `n`: `dependentRequired`, `dependentSchemas`, draft-07 `dependencies` (both forms).
+pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatError> {
+    let (obj, doc, ptr) = (s.obj, s.doc, &s.ptr);
+    let mut deps: Vec<(&str, &serde_json::Map<String, Value>)> = Vec::new();
+    for kw in ["dependentRequired", "dependentSchemas", "dependencies"] {
+        if let Some(d) = obj.get(kw) {
+            deps.push((
+                kw,
+                d.as_object()
+                    .ok_or_else(|| s.bad(kw, "must be an object"))?,
+            ));
+        }
+    }
+    for (kw, d) in deps {
+        for (k, val) in d {
+            let loc: Loc = (
+                doc,
+                Rc::from(format!(
+                    "{ptr}/{kw}/{}",
+                    super::super::source_map::escape(k)
+                )),
+            );
+            match val {
+                Value::Array(names) if kw != "dependentSchemas" => {
+                    let e = n.dep_required.entry(k.clone()).or_default();
+                    for name in names.iter().filter_map(Value::as_str) {
+                        e.push((name.to_string(), loc.clone()));
+                    }
+                }
+                _ if kw != "dependentRequired" => {
+                    n.dep_schemas
+                        .push((k.clone(), SRef::At(loc.0, loc.1.clone()), loc))
+                }
+                _ => return Err(s.bad(kw, "values must be arrays of property names")),
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Checker<'_, '_> {
     /// B's dependencies that A's objects may break.
     pub(crate) fn dependencies(

@@ -12,7 +12,17 @@
 use super::super::checker::{Checker, Raw};
 use super::super::norm::*;
 use super::super::rules;
+use super::super::CompatError;
 use serde_json::Value;
+
+/// Collects this family's keywords of one schema object into `n`: `format` (all must hold).
+pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatError> {
+    let obj = s.obj;
+    if let Some(f) = obj.get("format").and_then(Value::as_str) {
+        n.formats.push((f.to_string(), s.at("format")));
+    }
+    Ok(())
+}
 
 impl Checker<'_, '_> {
     /// B's `format`s that A does not state.

@@ -6,7 +6,62 @@ use super::super::checker::{Checker, Raw};
 use super::super::eval::{integer_bound, number_candidates};
 use super::super::norm::*;
 use super::super::rules;
+use super::super::CompatError;
 use serde_json::Value;
+
+/// Collects this family's keywords of one schema object into `n`: `minimum`/`maximum`, `exclusiveMinimum`/`exclusiveMaximum` (draft-04 boolean form too; the tighter bound wins), `multipleOf` (all must hold; must be > 0).
+pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatError> {
+    let obj = s.obj;
+    let lower = |v: Dec, excl: bool, loc: Loc, n: &mut Norm| {
+        let tighter = match &n.lower {
+            None => true,
+            Some(b) => v > b.v || (v == b.v && excl && !b.excl),
+        };
+        if tighter {
+            n.lower = Some(Bound { v, excl, loc });
+        }
+    };
+    if let Some(x) = s.num("minimum")? {
+        lower(x, false, s.at("minimum"), n);
+    }
+    match obj.get("exclusiveMinimum") {
+        Some(Value::Bool(true)) => {
+            if let Some(x) = s.num("minimum")? {
+                lower(x, true, s.at("exclusiveMinimum"), n);
+            }
+        }
+        Some(Value::Number(x)) => lower(Dec::of(x), true, s.at("exclusiveMinimum"), n),
+        _ => {}
+    }
+    let upper = |v: Dec, excl: bool, loc: Loc, n: &mut Norm| {
+        let tighter = match &n.upper {
+            None => true,
+            Some(b) => v < b.v || (v == b.v && excl && !b.excl),
+        };
+        if tighter {
+            n.upper = Some(Bound { v, excl, loc });
+        }
+    };
+    if let Some(x) = s.num("maximum")? {
+        upper(x, false, s.at("maximum"), n);
+    }
+    match obj.get("exclusiveMaximum") {
+        Some(Value::Bool(true)) => {
+            if let Some(x) = s.num("maximum")? {
+                upper(x, true, s.at("exclusiveMaximum"), n);
+            }
+        }
+        Some(Value::Number(x)) => upper(Dec::of(x), true, s.at("exclusiveMaximum"), n),
+        _ => {}
+    }
+    if let Some(x) = s.num("multipleOf")? {
+        if x.is_zero() || x.is_negative() {
+            return Err(s.bad("multipleOf", "must be greater than 0"));
+        }
+        n.multiple_of.push((x, s.at("multipleOf")));
+    }
+    Ok(())
+}
 
 impl Checker<'_, '_> {
     pub(crate) fn numbers(

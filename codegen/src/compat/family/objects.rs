@@ -31,7 +31,87 @@ use super::super::rules;
 use super::super::{CompatError, Policy};
 use super::bounds::SizeBounds;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// Collects this family's keywords of one schema object into `n`: `properties`/`patternProperties`/`additionalProperties` as one content model per schema object; `required` (united), `minProperties`/`maxProperties`.
+pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatError> {
+    let (obj, doc, ptr) = (s.obj, s.doc, &s.ptr);
+    // Objects.
+    if obj.contains_key("properties")
+        || obj.contains_key("patternProperties")
+        || obj.contains_key("additionalProperties")
+    {
+        let mut m = ObjModel {
+            props: BTreeMap::new(),
+            patterns: Vec::new(),
+            additional: None,
+        };
+        if let Some(p) = obj.get("properties") {
+            let p = p
+                .as_object()
+                .ok_or_else(|| s.bad("properties", "must be an object"))?;
+            for k in p.keys() {
+                m.props.insert(
+                    k.clone(),
+                    SRef::At(
+                        doc,
+                        Rc::from(format!(
+                            "{ptr}/properties/{}",
+                            super::super::source_map::escape(k)
+                        )),
+                    ),
+                );
+            }
+        }
+        if let Some(p) = obj.get("patternProperties") {
+            let p = p
+                .as_object()
+                .ok_or_else(|| s.bad("patternProperties", "must be an object"))?;
+            for k in p.keys() {
+                m.patterns.push((
+                    k.clone(),
+                    SRef::At(
+                        doc,
+                        Rc::from(format!(
+                            "{ptr}/patternProperties/{}",
+                            super::super::source_map::escape(k)
+                        )),
+                    ),
+                ));
+            }
+        }
+        if obj.contains_key("additionalProperties") {
+            m.additional = Some(s.sub("additionalProperties"));
+        }
+        n.obj_models.push(m);
+    }
+    if let Some(r) = obj.get("required") {
+        let r = r
+            .as_array()
+            .ok_or_else(|| s.bad("required", "must be an array"))?;
+        for (i, k) in r.iter().enumerate() {
+            let k = k
+                .as_str()
+                .ok_or_else(|| s.bad("required", "must hold strings"))?;
+            n.required
+                .entry(k.to_string())
+                .or_insert_with(|| (doc, Rc::from(format!("{ptr}/required/{i}"))));
+        }
+    }
+    if let Some(x) = s.count("minProperties")? {
+        if n.min_props.as_ref().is_none_or(|m| x > m.0) {
+            n.min_props = Some((x, s.at("minProperties")));
+        }
+    }
+    if let Some(x) = s.count("maxProperties")? {
+        if n.max_props.as_ref().is_none_or(|m| x < m.0) {
+            n.max_props = Some((x, s.at("maxProperties")));
+        }
+    }
+    Ok(())
+}
 
 impl Checker<'_, '_> {
     /// Properties (declared, pattern, undeclared), `required`, `minProperties`/`maxProperties`.

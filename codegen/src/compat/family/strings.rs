@@ -16,8 +16,33 @@ use super::super::checker::{Checker, Raw};
 use super::super::eval::pattern_covered;
 use super::super::norm::*;
 use super::super::rules;
+use super::super::CompatError;
 use super::bounds::SizeBounds;
 use serde_json::Value;
+
+/// Collects this family's keywords of one schema object into `n`: `minLength`, `maxLength` (the tighter bound wins), `pattern` (all must hold).
+pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatError> {
+    let obj = s.obj;
+    if let Some(x) = s.count("minLength")? {
+        if n.min_len.as_ref().is_none_or(|m| x > m.0) {
+            n.min_len = Some((x, s.at("minLength")));
+        }
+    }
+    if let Some(x) = s.count("maxLength")? {
+        if n.max_len.as_ref().is_none_or(|m| x < m.0) {
+            n.max_len = Some((x, s.at("maxLength")));
+        }
+    }
+    if let Some(p) = obj.get("pattern") {
+        n.patterns.push((
+            p.as_str()
+                .ok_or_else(|| s.bad("pattern", "must be a string"))?
+                .to_string(),
+            s.at("pattern"),
+        ));
+    }
+    Ok(())
+}
 
 impl Checker<'_, '_> {
     /// `minLength`/`maxLength` (the shared size check) and `pattern`.

@@ -11,66 +11,55 @@
 //!   finding unknown.
 //! * An `enum`/`const` in B over an A that has none narrows (`enum-added`).
 //!
-//! [`EnumFacet`] keeps the allowed values in schema order (for messages and candidates) plus a
-//! hash index of their canonical form, so membership is O(1) and comparing two enums of n
-//! values is O(n), not O(n²). The canonical form follows JSON Schema equality: numbers by
-//! exact value (`1` equals `1.0`), objects regardless of key order.
+//! Enum membership is exact JSON Schema equality (`EnumFacet`, in `values.rs`).
 
 use super::super::checker::{short, Checker, Raw};
 use super::super::norm::*;
-use super::super::number::Dec;
 use super::super::rules;
-use super::Loc;
+use super::super::values::EnumFacet;
+use super::super::CompatError;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashSet;
 
-/// The values an `enum`/`const` (or several, intersected) allows.
-#[derive(Debug, Clone)]
-pub(crate) struct EnumFacet {
-    /// Allowed values, in the order of the first schema that listed them.
-    pub values: Vec<Value>,
-    /// Where the (first) `enum`/`const` is.
-    pub loc: Loc,
-    /// Every contributing keyword was a `const`.
-    pub is_const: bool,
-    index: HashSet<String>,
-}
-
-impl EnumFacet {
-    pub fn new(values: Vec<Value>, loc: Loc, is_const: bool) -> EnumFacet {
-        let index = values.iter().map(canonical).collect();
-        EnumFacet {
-            values,
-            loc,
-            is_const,
-            index,
-        }
+/// Collects this family's keywords of one schema object into `n`: `type`, `const`, `enum`: types intersect, enum values intersect.
+pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatError> {
+    let obj = s.obj;
+    if let Some(t) = obj.get("type") {
+        let bits = match t {
+            Value::String(s) => type_bits(s),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(type_bits)
+                .fold(0, |x, y| x | y),
+            _ => return Err(s.bad("type", "must be a string or an array of strings")),
+        };
+        n.types &= bits;
+        n.types_loc.get_or_insert(s.at("type"));
     }
-
-    /// Whether `v` equals (by JSON Schema equality) an allowed value.
-    pub fn contains(&self, v: &Value) -> bool {
-        self.index.contains(&canonical(v))
+    let mut enum_vals: Option<EnumFacet> = None;
+    if let Some(c) = obj.get("const") {
+        enum_vals = Some(EnumFacet::new(vec![c.clone()], s.at("const"), true));
     }
-
-    /// Keeps only the values `other` also allows.
-    pub fn intersect(self, other: &EnumFacet, is_const: bool) -> EnumFacet {
-        let values = self
-            .values
-            .into_iter()
-            .filter(|v| other.contains(v))
-            .collect();
-        EnumFacet::new(values, self.loc, self.is_const && is_const)
+    if let Some(e) = obj.get("enum") {
+        let vals = e
+            .as_array()
+            .ok_or_else(|| s.bad("enum", "must be an array"))?
+            .clone();
+        let listed = EnumFacet::new(vals, s.at("enum"), false);
+        enum_vals = Some(match enum_vals {
+            Some(c) => c.intersect(&listed, true),
+            None => listed,
+        });
     }
-
-    /// Keeps only the values `keep` accepts.
-    pub fn retain(&mut self, keep: impl Fn(&Value) -> bool) {
-        let before = self.values.len();
-        self.values.retain(keep);
-        if self.values.len() != before {
-            self.index = self.values.iter().map(canonical).collect();
-        }
+    if let Some(facet) = enum_vals {
+        let is_const = facet.is_const;
+        n.enum_ = Some(match n.enum_.take() {
+            Some(prev) => prev.intersect(&facet, is_const),
+            None => facet,
+        });
     }
+    Ok(())
 }
 
 impl Checker<'_, '_> {
@@ -139,7 +128,7 @@ impl Checker<'_, '_> {
         };
         if let Some(vals) = finite {
             for v in vals.iter() {
-                if ctx.accepts(a, &v) == Some(false) || nb.types & bits_of(&v) == 0 {
+                if ctx.accepts(a, v) == Some(false) || nb.types & bits_of(v) == 0 {
                     continue;
                 }
                 let al = na
@@ -147,10 +136,10 @@ impl Checker<'_, '_> {
                     .as_ref()
                     .map(|e| e.loc.clone())
                     .unwrap_or(na.loc.clone());
-                match ctx.accepts(b, &v) {
+                match ctx.accepts(b, v) {
                     Some(true) => {}
                     r => {
-                        let in_b_enum = nb.enum_.as_ref().map(|e| e.contains(&v));
+                        let in_b_enum = nb.enum_.as_ref().map(|e| e.contains(v));
                         let (rule, bl) = match &nb.enum_ {
                             Some(e)
                                 if e.is_const
@@ -169,7 +158,7 @@ impl Checker<'_, '_> {
                             ),
                             _ => (rules::ENUM_REJECTED, nb.loc.clone()),
                         };
-                        let shown = short(&v);
+                        let shown = short(v);
                         if r.is_none() {
                             out.push(self.raw(rule, true, &al, &bl, format!("cannot evaluate whether {{B}} accepts value {shown} allowed by {{A}}"), vec![]));
                         } else {
@@ -209,82 +198,5 @@ impl Checker<'_, '_> {
             ));
         }
         false
-    }
-}
-
-/// A text equal for two values exactly when JSON Schema calls them equal.
-///
-/// Each type has its own first character, so forms of different types never collide; a
-/// top-level string is its text after `"` (no escaping needed: nothing follows it), which
-/// keeps the common case, an enum of strings, to one copy.
-pub(crate) fn canonical(v: &Value) -> String {
-    if let Value::String(s) = v {
-        let mut out = String::with_capacity(s.len() + 1);
-        out.push('"');
-        out.push_str(s);
-        return out;
-    }
-    let mut out = String::new();
-    write_canonical(v, &mut out);
-    out
-}
-
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push('n'),
-        Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
-        Value::Number(n) => {
-            out.push('#');
-            out.push_str(&Dec::of(n).to_string());
-        }
-        Value::String(s) => out.push_str(&serde_json::to_string(s).unwrap_or_default()),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, x) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(x, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[k], out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn canonical_form_is_json_schema_equality() {
-        assert_eq!(canonical(&json!(1)), canonical(&json!(1.0)));
-        assert_ne!(
-            canonical(&json!(9007199254740993u64)),
-            canonical(&json!(9007199254740992.0))
-        );
-        assert_eq!(
-            canonical(&json!({"a": 1, "b": [2.0]})),
-            canonical(&json!({"b": [2], "a": 1.0}))
-        );
-        assert_ne!(canonical(&json!("1")), canonical(&json!(1)));
-        assert_ne!(canonical(&json!(["a,b"])), canonical(&json!(["a", "b"])));
-        assert_ne!(canonical(&json!("[1]")), canonical(&json!([1])));
-        assert_ne!(canonical(&json!("n")), canonical(&Value::Null));
-        assert_eq!(canonical(&json!("a\"b")), canonical(&json!("a\"b")));
     }
 }
