@@ -8,6 +8,9 @@
 //! * Removing a `format` only widens (`format-removed` from the other direction). Formats are
 //!   compared by name: `date-time` is not treated as a subset of `string` patterns or vice
 //!   versa.
+//!
+//! Candidates: a typical value per format ([`format_sample`]) and long valid emails
+//! ([`long_email`]) for length bounds on formatted strings.
 
 use super::super::checker::{Checker, Raw};
 use super::super::norm::*;
@@ -77,4 +80,49 @@ impl Checker<'_, '_> {
             ));
         }
     }
+}
+
+// Candidates.
+
+/// An email address of about `len` characters that stays within RFC 5321 limits (local part
+/// ≤ 64, labels ≤ 63): the padding goes into extra domain labels.
+pub(crate) fn long_email(len: usize) -> String {
+    let mut extra = len.saturating_sub("a@example.com".len());
+    let mut labels = Vec::new();
+    while extra >= 2 {
+        let n = (extra - 1).min(60);
+        labels.push("a".repeat(n));
+        extra -= n + 1;
+    }
+    let mut s = String::from("a");
+    s.push_str(&"a".repeat(extra));
+    s.push('@');
+    for l in labels {
+        s.push_str(&l);
+        s.push('.');
+    }
+    s.push_str("example.com");
+    s
+}
+
+/// A typical value of format `f`.
+pub(crate) fn format_sample(f: &str) -> Option<&'static str> {
+    Some(match f {
+        "date-time" => "2024-01-02T03:04:05Z",
+        "date" => "2024-01-02",
+        "time" => "03:04:05Z",
+        "email" | "idn-email" => "a@example.com",
+        "uuid" => "01890a5d-ac96-774b-bcce-b302099a8057",
+        "uri" | "iri" => "https://example.com/a",
+        "uri-reference" | "iri-reference" => "a",
+        "hostname" | "idn-hostname" => "example.com",
+        "ipv4" => "192.0.2.1",
+        "ipv6" => "2001:db8::1",
+        "duration" => "P1D",
+        "json-pointer" => "/a",
+        "relative-json-pointer" => "0",
+        "regex" => "a",
+        "uri-template" => "a",
+        _ => return None,
+    })
 }

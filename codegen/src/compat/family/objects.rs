@@ -24,12 +24,12 @@
 //! `dependentRequired`/`dependentSchemas` are in [`dependencies`](super::dependencies).
 
 use super::super::checker::{short, Checker, Raw, Step};
-use super::super::eval::pattern_covered;
-use super::super::eval::pattern_samples;
 use super::super::norm::*;
 use super::super::rules;
 use super::super::{CompatError, Policy};
 use super::bounds::SizeBounds;
+use super::strings::pattern_covered;
+use super::strings::pattern_samples;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
