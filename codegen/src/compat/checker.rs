@@ -130,7 +130,7 @@ impl<'c, 's> Checker<'c, 's> {
             child = match step {
                 Step::Key(k) => self.ctx.object_with(conj, &n, Some((k, &child)), 0)?,
                 Step::Index(i) => {
-                    let len = (*i + 1).max(n.min_items.as_ref().map(|m| m.0 as usize).unwrap_or(0));
+                    let len = (*i + 1).max(n.items.lower() as usize);
                     let Value::Array(mut items) = self.ctx.array_of_len(conj, &n, len, 0, false)?
                     else {
                         return None;

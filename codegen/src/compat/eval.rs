@@ -57,8 +57,7 @@ impl Ctx<'_> {
         match v {
             Value::String(s) => {
                 let len = s.chars().count() as u64;
-                check!(Some(n.min_len.as_ref().is_none_or(|m| len >= m.0)));
-                check!(Some(n.max_len.as_ref().is_none_or(|m| len <= m.0)));
+                check!(Some(n.str_len.admits(len)));
                 for (p, _) in &n.patterns {
                     check!(self.regex_match(p, s));
                 }
@@ -80,8 +79,7 @@ impl Ctx<'_> {
             }
             Value::Array(items) => {
                 let len = items.len() as u64;
-                check!(Some(n.min_items.as_ref().is_none_or(|m| len >= m.0)));
-                check!(Some(n.max_items.as_ref().is_none_or(|m| len <= m.0)));
+                check!(Some(n.items.admits(len)));
                 if n.unique.is_some() {
                     for (i, x) in items.iter().enumerate() {
                         check!(Some(!items[..i].iter().any(|y| json_eq(x, y))));
@@ -110,8 +108,7 @@ impl Ctx<'_> {
                     check!(Some(map.contains_key(k)));
                 }
                 let len = map.len() as u64;
-                check!(Some(n.min_props.as_ref().is_none_or(|m| len >= m.0)));
-                check!(Some(n.max_props.as_ref().is_none_or(|m| len <= m.0)));
+                check!(Some(n.props.admits(len)));
                 for (k, x) in map {
                     let s = n.prop_schema(k, self);
                     if !s.is_empty() {
@@ -218,7 +215,7 @@ impl Ctx<'_> {
             INT => number_candidates(n, true, &[]),
             NUM => number_candidates(n, false, &[]),
             STR => {
-                let mut lens = vec![n.min_len.as_ref().map(|m| m.0 as usize).unwrap_or(0)];
+                let mut lens = vec![n.str_len.lower() as usize];
                 lens.push(lens[0] + 1);
                 self.string_candidates(n, &lens)
                     .into_iter()
@@ -226,7 +223,7 @@ impl Ctx<'_> {
                     .collect()
             }
             ARR => {
-                let min = n.min_items.as_ref().map(|m| m.0 as usize).unwrap_or(0);
+                let min = n.items.lower() as usize;
                 [min, min + 1]
                     .iter()
                     .filter_map(|len| self.array_of_len(c, n, *len, depth, false))
@@ -376,14 +373,14 @@ impl Ctx<'_> {
                 }
             }
         }
-        if let Some((min, _)) = &n.min_props {
+        if let Some(min) = n.props.min.as_ref().map(|m| m.n) {
             let declared: Vec<String> = n
                 .obj_models
                 .iter()
                 .flat_map(|m| m.props.keys().cloned())
                 .collect();
             for k in declared {
-                if map.len() as u64 >= *min {
+                if map.len() as u64 >= min {
                     break;
                 }
                 if !map.contains_key(&k) {

@@ -131,6 +131,44 @@ impl Conj {
     }
 }
 
+/// A counted bound (`minLength: 3`) and where it is stated.
+#[derive(Debug, Clone)]
+pub(crate) struct Count {
+    pub n: u64,
+    pub loc: Loc,
+}
+
+/// A pair of size keywords (`minLength`/`maxLength`, `minItems`/`maxItems`,
+/// `minProperties`/`maxProperties`): the tightest bounds of a conjunction. Read by
+/// `family::bounds::collect_sizes`, compared by `Checker::size_bounds`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sizes {
+    pub min: Option<Count>,
+    pub max: Option<Count>,
+}
+
+impl Sizes {
+    /// The lower bound (0 when absent).
+    pub fn lower(&self) -> u64 {
+        self.min.as_ref().map(|m| m.n).unwrap_or(0)
+    }
+
+    /// The upper bound, if any.
+    pub fn upper(&self) -> Option<u64> {
+        self.max.as_ref().map(|m| m.n)
+    }
+
+    /// Whether a size of `n` is within both bounds.
+    pub fn admits(&self, n: u64) -> bool {
+        n >= self.lower() && self.upper().is_none_or(|m| n <= m)
+    }
+
+    /// Neither bound is stated.
+    pub fn is_none(&self) -> bool {
+        self.min.is_none() && self.max.is_none()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Bound {
     pub v: Dec,
@@ -177,22 +215,22 @@ pub(crate) struct Norm {
     pub types: u8,
     pub types_loc: Option<Loc>,
     pub enum_: Option<EnumFacet>,
-    pub min_len: Option<(u64, Loc)>,
-    pub max_len: Option<(u64, Loc)>,
+    /// `minLength`/`maxLength`.
+    pub str_len: Sizes,
     pub patterns: Vec<(String, Loc)>,
     pub formats: Vec<(String, Loc)>,
     pub lower: Option<Bound>,
     pub upper: Option<Bound>,
     pub multiple_of: Vec<(Dec, Loc)>,
     pub arr_models: Vec<ArrModel>,
-    pub min_items: Option<(u64, Loc)>,
-    pub max_items: Option<(u64, Loc)>,
+    /// `minItems`/`maxItems`.
+    pub items: Sizes,
     pub unique: Option<Loc>,
     pub contains: Vec<ContainsFacet>,
     pub obj_models: Vec<ObjModel>,
     pub required: BTreeMap<String, Loc>,
-    pub min_props: Option<(u64, Loc)>,
-    pub max_props: Option<(u64, Loc)>,
+    /// `minProperties`/`maxProperties`.
+    pub props: Sizes,
     pub dep_required: BTreeMap<String, Vec<(String, Loc)>>,
     pub dep_schemas: Vec<(String, SRef, Loc)>,
     pub disj: Vec<Disj>,
@@ -212,22 +250,19 @@ impl Norm {
             types: ALL,
             types_loc: None,
             enum_: None,
-            min_len: None,
-            max_len: None,
+            str_len: Sizes::default(),
             patterns: Vec::new(),
             formats: Vec::new(),
             lower: None,
             upper: None,
             multiple_of: Vec::new(),
             arr_models: Vec::new(),
-            min_items: None,
-            max_items: None,
+            items: Sizes::default(),
             unique: None,
             contains: Vec::new(),
             obj_models: Vec::new(),
             required: BTreeMap::new(),
-            min_props: None,
-            max_props: None,
+            props: Sizes::default(),
             dep_required: BTreeMap::new(),
             dep_schemas: Vec::new(),
             disj: Vec::new(),

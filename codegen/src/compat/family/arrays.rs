@@ -21,7 +21,7 @@ use super::super::norm::*;
 use super::super::rules;
 use super::super::store::Dialect;
 use super::super::CompatError;
-use super::bounds::SizeBounds;
+use super::bounds::{collect_sizes, SizeBounds};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -72,16 +72,7 @@ pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatEr
     if has_arr {
         n.arr_models.push(arr);
     }
-    if let Some(x) = s.count("minItems")? {
-        if n.min_items.as_ref().is_none_or(|m| x > m.0) {
-            n.min_items = Some((x, s.at("minItems")));
-        }
-    }
-    if let Some(x) = s.count("maxItems")? {
-        if n.max_items.as_ref().is_none_or(|m| x < m.0) {
-            n.max_items = Some((x, s.at("maxItems")));
-        }
-    }
+    collect_sizes(s, &mut n.items, ("minItems", "maxItems"))?;
     if obj.get("uniqueItems") == Some(&Value::Bool(true)) {
         n.unique.get_or_insert(s.at("uniqueItems"));
     }
@@ -118,8 +109,8 @@ impl Checker<'_, '_> {
     ) -> Result<(), CompatError> {
         let ctx = self.ctx;
         let aa = a.with(SRef::Type(ARR));
-        let amin = na.min_items.as_ref().map(|m| m.0).unwrap_or(0);
-        let amax = na.max_items.as_ref().map(|m| m.0);
+        let amin = na.items.lower();
+        let amax = na.items.upper();
         let arr = |len: u64, dup: bool| ctx.array_of_len(&aa, na, len as usize, 0, dup);
         let arrays_of = |lens: &[u64]| -> Vec<Value> {
             lens.iter().filter_map(|len| arr(*len, false)).collect()
@@ -130,10 +121,8 @@ impl Checker<'_, '_> {
             SizeBounds {
                 keywords: ("minItems", "maxItems"),
                 rules: (rules::MIN_ITEMS, rules::MAX_ITEMS),
-                a_min: &na.min_items,
-                a_max: &na.max_items,
-                b_min: &nb.min_items,
-                b_max: &nb.max_items,
+                a: &na.items,
+                b: &nb.items,
                 a_loc: &na.loc,
                 size: &|v: &Value| v.as_array().map(|x| x.len() as u64),
             },

@@ -32,7 +32,7 @@ impl Checker<'_, '_> {
     pub(crate) fn formats(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) {
         let ctx = self.ctx;
         let sa = a.with(SRef::Type(STR));
-        let amin = na.min_len.as_ref().map(|m| m.0).unwrap_or(0);
+        let amin = na.str_len.lower();
         for (f, bl) in &nb.formats {
             if na.formats.iter().any(|(g, _)| g == f) {
                 continue;

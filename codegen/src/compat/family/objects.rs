@@ -27,7 +27,7 @@ use super::super::checker::{short, Checker, Raw, Step};
 use super::super::norm::*;
 use super::super::rules;
 use super::super::{CompatError, Policy};
-use super::bounds::SizeBounds;
+use super::bounds::{collect_sizes, SizeBounds};
 use super::strings::pattern_covered;
 use super::strings::pattern_samples;
 use serde_json::Value;
@@ -100,16 +100,7 @@ pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatEr
                 .or_insert_with(|| (doc, Rc::from(format!("{ptr}/required/{i}"))));
         }
     }
-    if let Some(x) = s.count("minProperties")? {
-        if n.min_props.as_ref().is_none_or(|m| x > m.0) {
-            n.min_props = Some((x, s.at("minProperties")));
-        }
-    }
-    if let Some(x) = s.count("maxProperties")? {
-        if n.max_props.as_ref().is_none_or(|m| x < m.0) {
-            n.max_props = Some((x, s.at("maxProperties")));
-        }
-    }
+    collect_sizes(s, &mut n.props, ("minProperties", "maxProperties"))?;
     Ok(())
 }
 
@@ -312,7 +303,7 @@ impl Checker<'_, '_> {
             .len() as u64;
         let bounded_by_declared = !undeclared_ok
             && !na.obj_models.iter().any(|m| !m.patterns.is_empty())
-            && nb.max_props.as_ref().is_some_and(|m| declared <= m.0);
+            && nb.props.upper().is_some_and(|m| declared <= m);
         let objects_of = |sizes: &[u64]| -> Vec<Value> {
             let mut v = self.all_candidates(&oa, na);
             v.extend(
@@ -328,10 +319,8 @@ impl Checker<'_, '_> {
             SizeBounds {
                 keywords: ("minProperties", "maxProperties"),
                 rules: (rules::MIN_PROPERTIES, rules::MAX_PROPERTIES),
-                a_min: &na.min_props,
-                a_max: &na.max_props,
-                b_min: &nb.min_props,
-                b_max: &nb.max_props,
+                a: &na.props,
+                b: &nb.props,
                 a_loc: &na.loc,
                 size: &|v: &Value| v.as_object().map(|o| o.len() as u64),
             },
@@ -438,22 +427,19 @@ pub(crate) fn is_trivial(n: &Norm) -> bool {
     n.never.is_none()
         && n.types == ALL
         && n.enum_.is_none()
-        && n.min_len.is_none()
-        && n.max_len.is_none()
+        && n.str_len.is_none()
         && n.patterns.is_empty()
         && n.formats.is_empty()
         && n.lower.is_none()
         && n.upper.is_none()
         && n.multiple_of.is_empty()
         && n.arr_models.is_empty()
-        && n.min_items.is_none()
-        && n.max_items.is_none()
+        && n.items.is_none()
         && n.unique.is_none()
         && n.contains.is_empty()
         && n.obj_models.is_empty()
         && n.required.is_empty()
-        && n.min_props.is_none()
-        && n.max_props.is_none()
+        && n.props.is_none()
         && n.dep_required.is_empty()
         && n.dep_schemas.is_empty()
         && n.disj.is_empty()

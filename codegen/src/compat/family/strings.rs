@@ -19,23 +19,14 @@ use super::super::checker::{Checker, Raw};
 use super::super::norm::*;
 use super::super::rules;
 use super::super::CompatError;
-use super::bounds::SizeBounds;
+use super::bounds::{collect_sizes, SizeBounds};
 use regex_syntax::hir::{Class, Hir, HirKind};
 use serde_json::Value;
 
 /// Collects this family's keywords of one schema object into `n`: `minLength`, `maxLength` (the tighter bound wins), `pattern` (all must hold).
 pub(crate) fn collect(s: &SchemaObject<'_>, n: &mut Norm) -> Result<(), CompatError> {
     let obj = s.obj;
-    if let Some(x) = s.count("minLength")? {
-        if n.min_len.as_ref().is_none_or(|m| x > m.0) {
-            n.min_len = Some((x, s.at("minLength")));
-        }
-    }
-    if let Some(x) = s.count("maxLength")? {
-        if n.max_len.as_ref().is_none_or(|m| x < m.0) {
-            n.max_len = Some((x, s.at("maxLength")));
-        }
-    }
+    collect_sizes(s, &mut n.str_len, ("minLength", "maxLength"))?;
     if let Some(p) = obj.get("pattern") {
         n.patterns.push((
             p.as_str()
@@ -52,8 +43,8 @@ impl Checker<'_, '_> {
     pub(crate) fn strings(&self, a: &Conj, na: &Norm, b: &Conj, nb: &Norm, out: &mut Vec<Raw>) {
         let ctx = self.ctx;
         let sa = a.with(SRef::Type(STR));
-        let amin = na.min_len.as_ref().map(|m| m.0).unwrap_or(0);
-        let amax = na.max_len.as_ref().map(|m| m.0);
+        let amin = na.str_len.lower();
+        let amax = na.str_len.upper();
         let strings_of = |lens: &[u64]| -> Vec<Value> {
             let lens: Vec<usize> = lens.iter().map(|l| *l as usize).collect();
             ctx.string_candidates(na, &lens)
@@ -67,10 +58,8 @@ impl Checker<'_, '_> {
             SizeBounds {
                 keywords: ("minLength", "maxLength"),
                 rules: (rules::MIN_LENGTH, rules::MAX_LENGTH),
-                a_min: &na.min_len,
-                a_max: &na.max_len,
-                b_min: &nb.min_len,
-                b_max: &nb.max_len,
+                a: &na.str_len,
+                b: &nb.str_len,
                 a_loc: &na.loc,
                 size: &|v: &Value| v.as_str().map(|s| s.chars().count() as u64),
             },
