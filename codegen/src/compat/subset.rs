@@ -17,8 +17,9 @@
 //! Recursive schemas are safe: a pair already under comparison is assumed to hold
 //! (coinduction), which is sound for the greatest-fixed-point reading of recursive schemas.
 //!
-//! This file is the walk only; it knows no keyword. Adding a keyword means adding it to one
-//! family file (its check) and to `norm.rs`/`eval.rs` (its facet and its candidates).
+//! This file is the walk only; it knows no keyword. Adding a keyword touches its family file
+//! (its `collect` slice, its subset check, its candidates), its field in `Norm` (`norm.rs`),
+//! the local evaluator's `accepts` (`eval.rs`), and, for a new finding, `rules.rs`.
 
 use super::checker::{dedup, Checker, Raw};
 use super::norm::*;

@@ -1,6 +1,7 @@
-//! Keyword families: one file per family, holding the subset check of its keywords
-//! (`impl Checker`), with the family's rules (what is compatible in which direction) stated
-//! in its module docs.
+//! Keyword families: one file per family, holding for its keywords the slice of
+//! normalisation (`collect`: reading them from one schema object into the family's facet of
+//! the `Norm`), the subset check (`impl Checker`) and the family's counterexample candidates,
+//! with the family's rules (what is compatible in which direction) stated in its module docs.
 //!
 //! The walk in `subset.rs` resolves `$ref`s, splits disjunctions and steps into properties and
 //! items; at each position it calls every family in the order of this table. Each check
