@@ -4,10 +4,16 @@
 //! e.g. an `if`/`then` or an ECMA-only regex). It steers counterexample construction only:
 //! every counterexample is re-validated with `jsonschema` before it is reported, so the
 //! evaluator may be approximate but must never be trusted as proof.
+//!
+//! The generator builds instances of whole conjunctions; the per-keyword samples it draws on
+//! (numbers near bounds, format values, regex samples) belong to their families
+//! (`family/numbers.rs`, `family/formats.rs`, `family/strings.rs`).
 
+use super::family::formats::{format_sample, long_email};
+use super::family::numbers::number_candidates;
+use super::family::strings::pattern_samples;
 use super::norm::*;
-use regex_syntax::hir::{Class, Hir, HirKind};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 const MAX_DEPTH: usize = 24;
 
@@ -51,8 +57,7 @@ impl Ctx<'_> {
         match v {
             Value::String(s) => {
                 let len = s.chars().count() as u64;
-                check!(Some(n.min_len.as_ref().is_none_or(|m| len >= m.0)));
-                check!(Some(n.max_len.as_ref().is_none_or(|m| len <= m.0)));
+                check!(Some(n.str_len.admits(len)));
                 for (p, _) in &n.patterns {
                     check!(self.regex_match(p, s));
                 }
@@ -74,8 +79,7 @@ impl Ctx<'_> {
             }
             Value::Array(items) => {
                 let len = items.len() as u64;
-                check!(Some(n.min_items.as_ref().is_none_or(|m| len >= m.0)));
-                check!(Some(n.max_items.as_ref().is_none_or(|m| len <= m.0)));
+                check!(Some(n.items.admits(len)));
                 if n.unique.is_some() {
                     for (i, x) in items.iter().enumerate() {
                         check!(Some(!items[..i].iter().any(|y| json_eq(x, y))));
@@ -104,8 +108,7 @@ impl Ctx<'_> {
                     check!(Some(map.contains_key(k)));
                 }
                 let len = map.len() as u64;
-                check!(Some(n.min_props.as_ref().is_none_or(|m| len >= m.0)));
-                check!(Some(n.max_props.as_ref().is_none_or(|m| len <= m.0)));
+                check!(Some(n.props.admits(len)));
                 for (k, x) in map {
                     let s = n.prop_schema(k, self);
                     if !s.is_empty() {
@@ -212,7 +215,7 @@ impl Ctx<'_> {
             INT => number_candidates(n, true, &[]),
             NUM => number_candidates(n, false, &[]),
             STR => {
-                let mut lens = vec![n.min_len.as_ref().map(|m| m.0 as usize).unwrap_or(0)];
+                let mut lens = vec![n.str_len.lower() as usize];
                 lens.push(lens[0] + 1);
                 self.string_candidates(n, &lens)
                     .into_iter()
@@ -220,7 +223,7 @@ impl Ctx<'_> {
                     .collect()
             }
             ARR => {
-                let min = n.min_items.as_ref().map(|m| m.0 as usize).unwrap_or(0);
+                let min = n.items.lower() as usize;
                 [min, min + 1]
                     .iter()
                     .filter_map(|len| self.array_of_len(c, n, *len, depth, false))
@@ -370,14 +373,14 @@ impl Ctx<'_> {
                 }
             }
         }
-        if let Some((min, _)) = &n.min_props {
+        if let Some(min) = n.props.min.as_ref().map(|m| m.n) {
             let declared: Vec<String> = n
                 .obj_models
                 .iter()
                 .flat_map(|m| m.props.keys().cloned())
                 .collect();
             for k in declared {
-                if map.len() as u64 >= *min {
+                if map.len() as u64 >= min {
                     break;
                 }
                 if !map.contains_key(&k) {
@@ -388,278 +391,5 @@ impl Ctx<'_> {
             }
         }
         Some(Value::Object(map))
-    }
-}
-
-/// The smallest integer a bound admits (`lower`) or the largest (`!lower`).
-pub(crate) fn integer_bound(b: &Bound, lower: bool) -> Dec {
-    match (lower, b.excl) {
-        (true, true) => b.v.floor().plus(1),
-        (true, false) => b.v.ceil(),
-        (false, true) => b.v.ceil().plus(-1),
-        (false, false) => b.v.floor(),
-    }
-}
-
-/// Numbers near the norm's bounds and multiples; `extra` adds rule-specific targets.
-pub(crate) fn number_candidates(n: &Norm, integer: bool, extra: &[Dec]) -> Vec<Value> {
-    let mut xs: Vec<Dec> = extra.to_vec();
-    let bound = |b: &Option<Bound>, lower: bool| {
-        b.as_ref().map(|b| {
-            if integer {
-                integer_bound(b, lower)
-            } else {
-                b.v.clone()
-            }
-        })
-    };
-    let lo = bound(&n.lower, true);
-    let hi = bound(&n.upper, false);
-    xs.extend([Dec::zero(), Dec::from_i128(1), Dec::from_i128(-1)]);
-    if let Some(l) = &lo {
-        xs.extend([l.clone(), l.plus(1)]);
-    }
-    if let Some(h) = &hi {
-        xs.extend([h.clone(), h.plus(-1)]);
-    }
-    for (m, _) in &n.multiple_of {
-        // Multiples near the lower bound: steered by floats, checked exactly.
-        let m_f = m.to_f64();
-        let start = lo.as_ref().map(Dec::to_f64).unwrap_or(0.0);
-        let k = (start / m_f).ceil();
-        for f in [k * m_f, (k + 1.0) * m_f] {
-            if let Some(d) = Number::from_f64(f).map(|x| Dec::of(&x)) {
-                xs.push(d);
-            }
-        }
-        xs.push(m.clone());
-    }
-    let (half, quarter) = (Dec::parse("0.5"), Dec::parse("0.25"));
-    let mut out = Vec::new();
-    for x in xs {
-        if integer {
-            if x.is_integer() {
-                out.extend(x.to_value());
-            }
-        } else {
-            let mut ys = vec![x.clone()];
-            if let (Some(h), Some(q)) = (&half, &quarter) {
-                ys = vec![x.add(h), x.add(&h.add(&Dec::from_i128(-1))), x.add(q), x];
-            }
-            for y in ys {
-                if !y.is_integer() {
-                    out.extend(y.to_value());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// An email address of about `len` characters that stays within RFC 5321 limits (local part
-/// ≤ 64, labels ≤ 63): the padding goes into extra domain labels.
-fn long_email(len: usize) -> String {
-    let mut extra = len.saturating_sub("a@example.com".len());
-    let mut labels = Vec::new();
-    while extra >= 2 {
-        let n = (extra - 1).min(60);
-        labels.push("a".repeat(n));
-        extra -= n + 1;
-    }
-    let mut s = String::from("a");
-    s.push_str(&"a".repeat(extra));
-    s.push('@');
-    for l in labels {
-        s.push_str(&l);
-        s.push('.');
-    }
-    s.push_str("example.com");
-    s
-}
-
-pub(crate) fn format_sample(f: &str) -> Option<&'static str> {
-    Some(match f {
-        "date-time" => "2024-01-02T03:04:05Z",
-        "date" => "2024-01-02",
-        "time" => "03:04:05Z",
-        "email" | "idn-email" => "a@example.com",
-        "uuid" => "01890a5d-ac96-774b-bcce-b302099a8057",
-        "uri" | "iri" => "https://example.com/a",
-        "uri-reference" | "iri-reference" => "a",
-        "hostname" | "idn-hostname" => "example.com",
-        "ipv4" => "192.0.2.1",
-        "ipv6" => "2001:db8::1",
-        "duration" => "P1D",
-        "json-pointer" => "/a",
-        "relative-json-pointer" => "0",
-        "regex" => "a",
-        "uri-template" => "a",
-        _ => return None,
-    })
-}
-
-/// Strings matching `pattern`, stretched towards `len` characters where repetition allows.
-pub(crate) fn pattern_samples(pattern: &str, len: usize) -> Vec<String> {
-    let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(pattern) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for alt in 0..3 {
-        let mut base = String::new();
-        let mut budget = 0;
-        if !gen_hir(&hir, &mut budget, alt, &mut base) {
-            continue;
-        }
-        let have = base.chars().count();
-        let mut s = base.clone();
-        if len > have {
-            let mut budget = len - have;
-            s.clear();
-            gen_hir(&hir, &mut budget, alt, &mut s);
-        }
-        out.push(base);
-        out.push(s);
-    }
-    out.dedup();
-    out
-}
-
-fn gen_hir(h: &Hir, budget: &mut usize, alt: usize, out: &mut String) -> bool {
-    match h.kind() {
-        HirKind::Empty | HirKind::Look(_) => true,
-        HirKind::Literal(l) => match std::str::from_utf8(&l.0) {
-            Ok(s) => {
-                out.push_str(s);
-                true
-            }
-            Err(_) => false,
-        },
-        HirKind::Class(Class::Unicode(c)) => {
-            let ranges = c.ranges();
-            let pick = ['a', 'A', '0']
-                .into_iter()
-                .find(|ch| ranges.iter().any(|r| r.start() <= *ch && *ch <= r.end()))
-                .or_else(|| ranges.first().map(|r| r.start()));
-            match pick {
-                Some(ch) => {
-                    out.push(ch);
-                    true
-                }
-                None => false,
-            }
-        }
-        HirKind::Class(Class::Bytes(c)) => match c.ranges().first() {
-            Some(r) if r.start().is_ascii() => {
-                out.push(r.start() as char);
-                true
-            }
-            _ => false,
-        },
-        HirKind::Repetition(r) => {
-            let min = r.min as usize;
-            let room = r.max.map(|m| m as usize - min).unwrap_or(usize::MAX);
-            let extra = (*budget).min(room);
-            *budget -= extra;
-            for _ in 0..(min + extra).min(10_000) {
-                if !gen_hir(&r.sub, budget, alt, out) {
-                    return false;
-                }
-            }
-            true
-        }
-        HirKind::Capture(c) => gen_hir(&c.sub, budget, alt, out),
-        HirKind::Concat(parts) => parts.iter().all(|p| gen_hir(p, budget, alt, out)),
-        HirKind::Alternation(alts) => gen_hir(&alts[alt % alts.len()], budget, alt, out),
-    }
-}
-
-/// Whether the `regex` crate reads `p` as ECMA-262 does: no `.`, no class escapes (`\\d`,
-/// `\\w`, `\\s`, `\\b`, `\\p`...: Unicode-aware here, ASCII or different there), no inline flags.
-/// Escaped punctuation is fine.
-fn same_in_ecma(p: &str) -> bool {
-    let mut chars = p.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '.' => return false,
-            '(' if p.contains("(?") => return false,
-            '\\' => match chars.next() {
-                Some(e) if e.is_ascii_punctuation() => {}
-                _ => return false,
-            },
-            _ => {}
-        }
-    }
-    true
-}
-
-/// Structural regex inclusion: every string `a` matches (at some position), `b` matches at the
-/// same position. Sound but incomplete: only same-shaped patterns whose classes and repetition
-/// ranges nest are recognised (e.g. `^[a-z]{1,3}$` ⊆ `^[a-z0-9]+$`).
-pub(crate) fn pattern_covered(a: &str, b: &str) -> bool {
-    if !same_in_ecma(a) || !same_in_ecma(b) {
-        return false;
-    }
-    let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
-    match (parse(a), parse(b)) {
-        (Some(x), Some(y)) => hir_covered(&x, &y),
-        _ => false,
-    }
-}
-
-fn class_ranges(h: &Hir) -> Option<Vec<(char, char)>> {
-    match h.kind() {
-        HirKind::Class(Class::Unicode(c)) => {
-            Some(c.ranges().iter().map(|r| (r.start(), r.end())).collect())
-        }
-        HirKind::Literal(l) => {
-            let s = std::str::from_utf8(&l.0).ok()?;
-            let mut it = s.chars();
-            let c = it.next()?;
-            if it.next().is_some() {
-                return None;
-            }
-            Some(vec![(c, c)])
-        }
-        _ => None,
-    }
-}
-
-fn hir_covered(a: &Hir, b: &Hir) -> bool {
-    if a == b {
-        return true;
-    }
-    match (a.kind(), b.kind()) {
-        (HirKind::Capture(x), _) => hir_covered(&x.sub, b),
-        (_, HirKind::Capture(y)) => hir_covered(a, &y.sub),
-        (HirKind::Alternation(xs), _) => xs.iter().all(|x| hir_covered(x, b)),
-        (_, HirKind::Alternation(ys)) => ys.iter().any(|y| hir_covered(a, y)),
-        (HirKind::Concat(xs), HirKind::Concat(ys)) => {
-            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| hir_covered(x, y))
-        }
-        (HirKind::Repetition(x), HirKind::Repetition(y)) => {
-            x.min >= y.min
-                && y.max.is_none_or(|ym| x.max.is_some_and(|xm| xm <= ym))
-                && hir_covered(&x.sub, &y.sub)
-        }
-        (_, HirKind::Repetition(y)) if y.min <= 1 && y.max.is_none_or(|m| m >= 1) => {
-            hir_covered(a, &y.sub)
-        }
-        _ => match (class_ranges(a), class_ranges(b)) {
-            (Some(xr), Some(yr)) => xr.iter().all(|(lo, hi)| {
-                // Every char of [lo, hi] lies in some range of b (ranges are sorted, merged).
-                let mut c = *lo;
-                loop {
-                    match yr.iter().find(|(s, e)| *s <= c && c <= *e) {
-                        Some((_, e)) if *e >= *hi => return true,
-                        Some((_, e)) => match char::from_u32(*e as u32 + 1) {
-                            Some(n) => c = n,
-                            None => return false,
-                        },
-                        None => return false,
-                    }
-                }
-            }),
-            _ => false,
-        },
     }
 }

@@ -60,6 +60,9 @@
 //! `eventctl check` adds `version-deleted` and `compatibility-level-invalid`.
 
 pub mod catalog;
+mod checker;
+mod collect;
+mod equality;
 mod eval;
 mod family;
 mod norm;
@@ -69,6 +72,7 @@ pub mod rules;
 pub mod source_map;
 pub mod store;
 mod subset;
+mod values;
 mod verify;
 
 use norm::{Conj, Ctx, Loc, SRef};
@@ -356,7 +360,7 @@ pub fn compare(
             Direction::Backward => (0, 1),
             Direction::Forward => (1, 0),
         };
-        let mut checker = subset::Checker::new(&ctx, policy);
+        let mut checker = checker::Checker::new(&ctx, policy);
         let found = checker.subset(
             &Conj::one(a, SRef::At(roots[a], Rc::from(""))),
             &Conj::one(b, SRef::At(roots[b], Rc::from(""))),

@@ -8,15 +8,15 @@
 //! local to one schema object (`properties` + `additionalProperties`, `prefixItems` + `items`)
 //! are kept per object as content models so the merge stays exact.
 
-use super::family::types_enums::EnumFacet;
 use super::number::numbers_equal;
 pub(crate) use super::number::Dec;
 use super::oracle::Patterns;
 use super::store::{Dialect, DocId, DocStore};
+use super::values::EnumFacet;
 use super::CompatError;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 pub(crate) const NULL: u8 = 1;
@@ -131,6 +131,44 @@ impl Conj {
     }
 }
 
+/// A counted bound (`minLength: 3`) and where it is stated.
+#[derive(Debug, Clone)]
+pub(crate) struct Count {
+    pub n: u64,
+    pub loc: Loc,
+}
+
+/// A pair of size keywords (`minLength`/`maxLength`, `minItems`/`maxItems`,
+/// `minProperties`/`maxProperties`): the tightest bounds of a conjunction. Read by
+/// `family::bounds::collect_sizes`, compared by `Checker::size_bounds`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sizes {
+    pub min: Option<Count>,
+    pub max: Option<Count>,
+}
+
+impl Sizes {
+    /// The lower bound (0 when absent).
+    pub fn lower(&self) -> u64 {
+        self.min.as_ref().map(|m| m.n).unwrap_or(0)
+    }
+
+    /// The upper bound, if any.
+    pub fn upper(&self) -> Option<u64> {
+        self.max.as_ref().map(|m| m.n)
+    }
+
+    /// Whether a size of `n` is within both bounds.
+    pub fn admits(&self, n: u64) -> bool {
+        n >= self.lower() && self.upper().is_none_or(|m| n <= m)
+    }
+
+    /// Neither bound is stated.
+    pub fn is_none(&self) -> bool {
+        self.min.is_none() && self.max.is_none()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Bound {
     pub v: Dec,
@@ -177,22 +215,22 @@ pub(crate) struct Norm {
     pub types: u8,
     pub types_loc: Option<Loc>,
     pub enum_: Option<EnumFacet>,
-    pub min_len: Option<(u64, Loc)>,
-    pub max_len: Option<(u64, Loc)>,
+    /// `minLength`/`maxLength`.
+    pub str_len: Sizes,
     pub patterns: Vec<(String, Loc)>,
     pub formats: Vec<(String, Loc)>,
     pub lower: Option<Bound>,
     pub upper: Option<Bound>,
     pub multiple_of: Vec<(Dec, Loc)>,
     pub arr_models: Vec<ArrModel>,
-    pub min_items: Option<(u64, Loc)>,
-    pub max_items: Option<(u64, Loc)>,
+    /// `minItems`/`maxItems`.
+    pub items: Sizes,
     pub unique: Option<Loc>,
     pub contains: Vec<ContainsFacet>,
     pub obj_models: Vec<ObjModel>,
     pub required: BTreeMap<String, Loc>,
-    pub min_props: Option<(u64, Loc)>,
-    pub max_props: Option<(u64, Loc)>,
+    /// `minProperties`/`maxProperties`.
+    pub props: Sizes,
     pub dep_required: BTreeMap<String, Vec<(String, Loc)>>,
     pub dep_schemas: Vec<(String, SRef, Loc)>,
     pub disj: Vec<Disj>,
@@ -201,33 +239,30 @@ pub(crate) struct Norm {
     pub other: Vec<(String, Loc)>,
     /// Evaluations collected outside the schema object being collected: subschemas met again
     /// (collected once), disjunctions already expanded (their branch is collected separately).
-    elsewhere: usize,
+    pub(crate) elsewhere: usize,
 }
 
 impl Norm {
-    fn empty(loc: Loc) -> Norm {
+    pub(super) fn empty(loc: Loc) -> Norm {
         Norm {
             loc,
             never: None,
             types: ALL,
             types_loc: None,
             enum_: None,
-            min_len: None,
-            max_len: None,
+            str_len: Sizes::default(),
             patterns: Vec::new(),
             formats: Vec::new(),
             lower: None,
             upper: None,
             multiple_of: Vec::new(),
             arr_models: Vec::new(),
-            min_items: None,
-            max_items: None,
+            items: Sizes::default(),
             unique: None,
             contains: Vec::new(),
             obj_models: Vec::new(),
             required: BTreeMap::new(),
-            min_props: None,
-            max_props: None,
+            props: Sizes::default(),
             dep_required: BTreeMap::new(),
             dep_schemas: Vec::new(),
             disj: Vec::new(),
@@ -310,7 +345,8 @@ pub(crate) struct Ctx<'s> {
     pub stores: [&'s DocStore; 2],
     /// Pattern and format answers from the validator.
     pub oracle: Patterns,
-    norms: RefCell<HashMap<Conj, Rc<Norm>>>,
+    /// Normal forms already computed (see `collect.rs`).
+    pub(super) norms: RefCell<HashMap<Conj, Rc<Norm>>>,
     /// Memoized structural equality (see `Checker::equal_v`).
     pub eq_cache: RefCell<HashMap<EqKey, bool>>,
     /// Count of coinductive assumptions used by equality checks (results relying on one are not memoized).
@@ -339,544 +375,66 @@ impl<'s> Ctx<'s> {
             _ => None,
         }
     }
+}
 
-    pub fn norm(&self, c: &Conj) -> Result<Rc<Norm>, CompatError> {
-        if let Some(n) = self.norms.borrow().get(c) {
-            return Ok(n.clone());
-        }
-        let first = c.refs.iter().find_map(|r| match r {
-            SRef::At(d, p) => Some((*d, p.clone())),
-            _ => None,
-        });
-        let mut n = Norm::empty(first.unwrap_or((0, Rc::from(""))));
-        let mut seen = HashSet::new();
-        for r in &c.refs {
-            self.collect(c.side, r, &mut n, &mut seen, &c.skip)?;
-        }
-        if let Some(e) = &mut n.enum_ {
-            let types = n.types;
-            e.retain(|v| types & bits_of(v) != 0);
-            n.types &= e.values.iter().fold(0, |acc, v| acc | bits_of(v));
-        }
-        if n.types == 0 && n.never.is_none() {
-            n.never = n.types_loc.clone().or(Some(n.loc.clone()));
-        }
-        let n = Rc::new(n);
-        self.norms.borrow_mut().insert(c.clone(), n.clone());
-        Ok(n)
+/// One schema object being collected into a [`Norm`]: where it is, its keywords, and the
+/// readers every family's `collect` uses (errors name the file and the keyword's pointer).
+pub(crate) struct SchemaObject<'a> {
+    pub doc: DocId,
+    pub ptr: Rc<str>,
+    pub obj: &'a serde_json::Map<String, Value>,
+    pub dialect: Dialect,
+    pub file: &'a std::path::Path,
+}
+
+impl SchemaObject<'_> {
+    /// Location of keyword `kw` of this object.
+    pub fn at(&self, kw: &str) -> Loc {
+        (
+            self.doc,
+            Rc::from(format!("{}/{}", self.ptr, super::source_map::escape(kw))),
+        )
     }
 
-    fn collect(
-        &self,
-        side: usize,
-        r: &SRef,
-        n: &mut Norm,
-        seen: &mut HashSet<(DocId, Rc<str>)>,
-        skip: &[Loc],
-    ) -> Result<(), CompatError> {
-        let (doc, ptr) = match r {
-            SRef::Type(t) => {
-                n.types &= *t;
-                return Ok(());
-            }
-            SRef::Required(k) => {
-                n.types &= OBJ;
-                n.required
-                    .entry(k.to_string())
-                    .or_insert_with(|| n.loc.clone());
-                return Ok(());
-            }
-            SRef::At(d, p) => (*d, p.clone()),
-        };
-        if !seen.insert((doc, ptr.clone())) {
-            n.elsewhere += 1;
-            return Ok(());
-        }
-        let store = self.stores[side];
-        let dialect = store.doc(doc).dialect;
-        let Some(v) = store.doc(doc).value.pointer(&ptr) else {
-            return Err(CompatError::Invalid {
-                file: store.doc(doc).path.clone(),
-                pointer: ptr.to_string(),
-                reason: "subschema not found".into(),
-            });
-        };
-        let at = |kw: &str| -> Loc {
-            (
-                doc,
-                Rc::from(format!("{ptr}/{}", super::source_map::escape(kw))),
-            )
-        };
-        let sub = |kw: &str| {
-            SRef::At(
-                doc,
-                Rc::from(format!("{ptr}/{}", super::source_map::escape(kw))),
-            )
-        };
-        let obj = match v {
-            Value::Bool(true) => return Ok(()),
-            Value::Bool(false) => {
-                n.never.get_or_insert((doc, ptr.clone()));
-                return Ok(());
-            }
-            Value::Object(o) => o,
-            _ => {
-                return Err(CompatError::Invalid {
-                    file: store.doc(doc).path.clone(),
-                    pointer: ptr.to_string(),
-                    reason: "a schema must be an object or a boolean".into(),
-                })
-            }
-        };
-        let bad = |kw: &str, why: &str| CompatError::Invalid {
-            file: store.doc(doc).path.clone(),
-            pointer: format!("{ptr}/{kw}"),
+    /// The subschema at keyword `kw`.
+    pub fn sub(&self, kw: &str) -> SRef {
+        let (d, p) = self.at(kw);
+        SRef::At(d, p)
+    }
+
+    /// An error about keyword `kw`.
+    pub fn bad(&self, kw: &str, why: &str) -> CompatError {
+        CompatError::Invalid {
+            file: self.file.to_path_buf(),
+            pointer: format!("{}/{kw}", self.ptr),
             reason: why.to_string(),
-        };
-        let start = Start::of(n);
-        if let Some(reference) = obj.get("$ref") {
-            let reference = reference
-                .as_str()
-                .ok_or_else(|| bad("$ref", "must be a string"))?;
-            let (td, tp) = store.resolve(doc, &ptr, reference)?;
-            self.collect(side, &SRef::At(td, Rc::from(tp)), n, seen, skip)?;
-            if dialect == Dialect::Draft7 {
-                return Ok(());
-            }
-        }
-        let num = |kw: &str| -> Result<Option<Dec>, CompatError> {
-            match obj.get(kw) {
-                None => Ok(None),
-                Some(x) => Dec::of_value(x)
-                    .map(Some)
-                    .ok_or_else(|| bad(kw, "must be a number")),
-            }
-        };
-        let count = |kw: &str| -> Result<Option<u64>, CompatError> {
-            match obj.get(kw) {
-                None => Ok(None),
-                Some(x) => x
-                    .as_u64()
-                    .or_else(|| {
-                        x.as_f64()
-                            .filter(|f| *f >= 0.0 && f.fract() == 0.0)
-                            .map(|f| f as u64)
-                    })
-                    .map(Some)
-                    .ok_or_else(|| bad(kw, "must be a non-negative integer")),
-            }
-        };
-        if let Some(t) = obj.get("type") {
-            let bits = match t {
-                Value::String(s) => type_bits(s),
-                Value::Array(a) => a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(type_bits)
-                    .fold(0, |x, y| x | y),
-                _ => return Err(bad("type", "must be a string or an array of strings")),
-            };
-            n.types &= bits;
-            n.types_loc.get_or_insert(at("type"));
-        }
-        let mut enum_vals: Option<EnumFacet> = None;
-        if let Some(c) = obj.get("const") {
-            enum_vals = Some(EnumFacet::new(vec![c.clone()], at("const"), true));
-        }
-        if let Some(e) = obj.get("enum") {
-            let vals = e
-                .as_array()
-                .ok_or_else(|| bad("enum", "must be an array"))?
-                .clone();
-            let listed = EnumFacet::new(vals, at("enum"), false);
-            enum_vals = Some(match enum_vals {
-                Some(c) => c.intersect(&listed, true),
-                None => listed,
-            });
-        }
-        if let Some(facet) = enum_vals {
-            let is_const = facet.is_const;
-            n.enum_ = Some(match n.enum_.take() {
-                Some(prev) => prev.intersect(&facet, is_const),
-                None => facet,
-            });
-        }
-        if let Some(x) = count("minLength")? {
-            if n.min_len.as_ref().is_none_or(|m| x > m.0) {
-                n.min_len = Some((x, at("minLength")));
-            }
-        }
-        if let Some(x) = count("maxLength")? {
-            if n.max_len.as_ref().is_none_or(|m| x < m.0) {
-                n.max_len = Some((x, at("maxLength")));
-            }
-        }
-        if let Some(p) = obj.get("pattern") {
-            n.patterns.push((
-                p.as_str()
-                    .ok_or_else(|| bad("pattern", "must be a string"))?
-                    .to_string(),
-                at("pattern"),
-            ));
-        }
-        if let Some(f) = obj.get("format").and_then(Value::as_str) {
-            n.formats.push((f.to_string(), at("format")));
-        }
-        let lower = |v: Dec, excl: bool, loc: Loc, n: &mut Norm| {
-            let tighter = match &n.lower {
-                None => true,
-                Some(b) => v > b.v || (v == b.v && excl && !b.excl),
-            };
-            if tighter {
-                n.lower = Some(Bound { v, excl, loc });
-            }
-        };
-        if let Some(x) = num("minimum")? {
-            lower(x, false, at("minimum"), n);
-        }
-        match obj.get("exclusiveMinimum") {
-            Some(Value::Bool(true)) => {
-                if let Some(x) = num("minimum")? {
-                    lower(x, true, at("exclusiveMinimum"), n);
-                }
-            }
-            Some(Value::Number(x)) => lower(Dec::of(x), true, at("exclusiveMinimum"), n),
-            _ => {}
-        }
-        let upper = |v: Dec, excl: bool, loc: Loc, n: &mut Norm| {
-            let tighter = match &n.upper {
-                None => true,
-                Some(b) => v < b.v || (v == b.v && excl && !b.excl),
-            };
-            if tighter {
-                n.upper = Some(Bound { v, excl, loc });
-            }
-        };
-        if let Some(x) = num("maximum")? {
-            upper(x, false, at("maximum"), n);
-        }
-        match obj.get("exclusiveMaximum") {
-            Some(Value::Bool(true)) => {
-                if let Some(x) = num("maximum")? {
-                    upper(x, true, at("exclusiveMaximum"), n);
-                }
-            }
-            Some(Value::Number(x)) => upper(Dec::of(x), true, at("exclusiveMaximum"), n),
-            _ => {}
-        }
-        if let Some(x) = num("multipleOf")? {
-            if x.is_zero() || x.is_negative() {
-                return Err(bad("multipleOf", "must be greater than 0"));
-            }
-            n.multiple_of.push((x, at("multipleOf")));
-        }
-        // Arrays.
-        let mut arr = ArrModel {
-            prefix: Vec::new(),
-            rest: None,
-            loc: (doc, ptr.clone()),
-        };
-        let mut has_arr = false;
-        let legacy_items = dialect != Dialect::Draft2020;
-        if let Some(p) = obj.get("prefixItems").filter(|_| !legacy_items) {
-            let len = p
-                .as_array()
-                .ok_or_else(|| bad("prefixItems", "must be an array"))?
-                .len();
-            arr.prefix = (0..len)
-                .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/prefixItems/{i}"))))
-                .collect();
-            has_arr = true;
-        }
-        match obj.get("items") {
-            Some(Value::Array(items)) if legacy_items => {
-                arr.prefix = (0..items.len())
-                    .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/items/{i}"))))
-                    .collect();
-                if obj.contains_key("additionalItems") {
-                    arr.rest = Some(sub("additionalItems"));
-                }
-                has_arr = true;
-            }
-            Some(Value::Array(_)) => {
-                return Err(bad(
-                    "items",
-                    "array form of items is draft-07/2019-09 only; use prefixItems",
-                ))
-            }
-            Some(_) => {
-                arr.rest = Some(sub("items"));
-                has_arr = true;
-            }
-            None => {}
-        }
-        if has_arr {
-            n.arr_models.push(arr);
-        }
-        if let Some(x) = count("minItems")? {
-            if n.min_items.as_ref().is_none_or(|m| x > m.0) {
-                n.min_items = Some((x, at("minItems")));
-            }
-        }
-        if let Some(x) = count("maxItems")? {
-            if n.max_items.as_ref().is_none_or(|m| x < m.0) {
-                n.max_items = Some((x, at("maxItems")));
-            }
-        }
-        if obj.get("uniqueItems") == Some(&Value::Bool(true)) {
-            n.unique.get_or_insert(at("uniqueItems"));
-        }
-        if obj.contains_key("contains") {
-            // `minContains`/`maxContains` are 2019-09 keywords, and mean nothing without `contains`.
-            let (min, max) = if dialect == Dialect::Draft7 {
-                (1, None)
-            } else {
-                (count("minContains")?.unwrap_or(1), count("maxContains")?)
-            };
-            n.contains.push(ContainsFacet {
-                schema: sub("contains"),
-                min,
-                max,
-                loc: at("contains"),
-            });
-        }
-        // Objects.
-        if obj.contains_key("properties")
-            || obj.contains_key("patternProperties")
-            || obj.contains_key("additionalProperties")
-        {
-            let mut m = ObjModel {
-                props: BTreeMap::new(),
-                patterns: Vec::new(),
-                additional: None,
-            };
-            if let Some(p) = obj.get("properties") {
-                let p = p
-                    .as_object()
-                    .ok_or_else(|| bad("properties", "must be an object"))?;
-                for k in p.keys() {
-                    m.props.insert(
-                        k.clone(),
-                        SRef::At(
-                            doc,
-                            Rc::from(format!("{ptr}/properties/{}", super::source_map::escape(k))),
-                        ),
-                    );
-                }
-            }
-            if let Some(p) = obj.get("patternProperties") {
-                let p = p
-                    .as_object()
-                    .ok_or_else(|| bad("patternProperties", "must be an object"))?;
-                for k in p.keys() {
-                    m.patterns.push((
-                        k.clone(),
-                        SRef::At(
-                            doc,
-                            Rc::from(format!(
-                                "{ptr}/patternProperties/{}",
-                                super::source_map::escape(k)
-                            )),
-                        ),
-                    ));
-                }
-            }
-            if obj.contains_key("additionalProperties") {
-                m.additional = Some(sub("additionalProperties"));
-            }
-            n.obj_models.push(m);
-        }
-        if let Some(r) = obj.get("required") {
-            let r = r
-                .as_array()
-                .ok_or_else(|| bad("required", "must be an array"))?;
-            for (i, k) in r.iter().enumerate() {
-                let k = k
-                    .as_str()
-                    .ok_or_else(|| bad("required", "must hold strings"))?;
-                n.required
-                    .entry(k.to_string())
-                    .or_insert_with(|| (doc, Rc::from(format!("{ptr}/required/{i}"))));
-            }
-        }
-        if let Some(x) = count("minProperties")? {
-            if n.min_props.as_ref().is_none_or(|m| x > m.0) {
-                n.min_props = Some((x, at("minProperties")));
-            }
-        }
-        if let Some(x) = count("maxProperties")? {
-            if n.max_props.as_ref().is_none_or(|m| x < m.0) {
-                n.max_props = Some((x, at("maxProperties")));
-            }
-        }
-        let mut deps: Vec<(&str, &serde_json::Map<String, Value>)> = Vec::new();
-        for kw in ["dependentRequired", "dependentSchemas", "dependencies"] {
-            if let Some(d) = obj.get(kw) {
-                deps.push((
-                    kw,
-                    d.as_object().ok_or_else(|| bad(kw, "must be an object"))?,
-                ));
-            }
-        }
-        for (kw, d) in deps {
-            for (k, val) in d {
-                let loc: Loc = (
-                    doc,
-                    Rc::from(format!("{ptr}/{kw}/{}", super::source_map::escape(k))),
-                );
-                match val {
-                    Value::Array(names) if kw != "dependentSchemas" => {
-                        let e = n.dep_required.entry(k.clone()).or_default();
-                        for name in names.iter().filter_map(Value::as_str) {
-                            e.push((name.to_string(), loc.clone()));
-                        }
-                    }
-                    _ if kw != "dependentRequired" => {
-                        n.dep_schemas
-                            .push((k.clone(), SRef::At(loc.0, loc.1.clone()), loc))
-                    }
-                    _ => return Err(bad(kw, "values must be arrays of property names")),
-                }
-            }
-        }
-        if let Some(all) = obj.get("allOf") {
-            let all = all
-                .as_array()
-                .ok_or_else(|| bad("allOf", "must be an array"))?;
-            for i in 0..all.len() {
-                self.collect(
-                    side,
-                    &SRef::At(doc, Rc::from(format!("{ptr}/allOf/{i}"))),
-                    n,
-                    seen,
-                    skip,
-                )?;
-            }
-        }
-        for (kw, one) in [("anyOf", false), ("oneOf", true)] {
-            if let Some(b) = obj.get(kw) {
-                let b = b.as_array().ok_or_else(|| bad(kw, "must be an array"))?;
-                let loc = at(kw);
-                if skip.contains(&loc) {
-                    n.elsewhere += 1;
-                    continue;
-                }
-                n.disj.push(Disj {
-                    one,
-                    branches: (0..b.len())
-                        .map(|i| SRef::At(doc, Rc::from(format!("{ptr}/{kw}/{i}"))))
-                        .collect(),
-                    loc,
-                });
-            }
-        }
-        if obj.contains_key("not") {
-            n.nots.push((sub("not"), at("not")));
-        }
-        for kw in [
-            "if",
-            "then",
-            "else",
-            "propertyNames",
-            "$dynamicRef",
-            "$recursiveRef",
-            "contentSchema",
-        ] {
-            if obj.contains_key(kw) {
-                n.other.push((kw.to_string(), at(kw)));
-            }
-        }
-        if dialect != Dialect::Draft7 {
-            for kw in ["unevaluatedProperties", "unevaluatedItems"] {
-                if obj.contains_key(kw) {
-                    unevaluated(n, &start, kw, sub(kw), at(kw));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Sizes of a [`Norm`]'s lists when collection of one schema object began: what was added
-/// since is that object's own and in-place (`$ref`, `allOf`) evaluation.
-struct Start {
-    obj_models: usize,
-    arr_models: usize,
-    disj: usize,
-    other: usize,
-    dep_schemas: usize,
-    contains: usize,
-    elsewhere: usize,
-}
-
-impl Start {
-    fn of(n: &Norm) -> Start {
-        Start {
-            obj_models: n.obj_models.len(),
-            arr_models: n.arr_models.len(),
-            disj: n.disj.len(),
-            other: n.other.len(),
-            dep_schemas: n.dep_schemas.len(),
-            contains: n.contains.len(),
-            elsewhere: n.elsewhere,
         }
     }
-}
 
-/// Models `unevaluatedProperties`/`unevaluatedItems` of one schema object as a content model
-/// over what that object and its in-place subschemas evaluate.
-///
-/// Exact only when every evaluation is visible here. When some may be hidden (a branch of
-/// `anyOf`/`oneOf`, `if`/`then`/`else`, `dependentSchemas`, `contains`, dynamic references, a
-/// subschema collected earlier), the keyword becomes "not analysed": dropped when this side is
-/// the one whose documents are enumerated (a wider reading is safe there), unknown when it is
-/// the side that must accept them.
-fn unevaluated(n: &mut Norm, start: &Start, kw: &str, schema: SRef, loc: Loc) {
-    let hidden = n.disj.len() > start.disj
-        || n.elsewhere > start.elsewhere
-        || n.other[start.other..].iter().any(|(k, _)| {
-            matches!(
-                k.as_str(),
-                "if" | "then" | "else" | "$dynamicRef" | "$recursiveRef"
-            )
-        })
-        || (kw == "unevaluatedItems" && n.contains.len() > start.contains)
-        || (kw == "unevaluatedProperties" && n.dep_schemas.len() > start.dep_schemas);
-    if hidden {
-        n.other.push((kw.to_string(), loc));
-        return;
+    /// A number keyword, exact.
+    pub fn num(&self, kw: &str) -> Result<Option<Dec>, CompatError> {
+        match self.obj.get(kw) {
+            None => Ok(None),
+            Some(x) => Dec::of_value(x)
+                .map(Some)
+                .ok_or_else(|| self.bad(kw, "must be a number")),
+        }
     }
-    if kw == "unevaluatedProperties" {
-        let own = &n.obj_models[start.obj_models..];
-        if own.iter().any(|m| m.additional.is_some()) {
-            return; // every property is evaluated
+
+    /// A count keyword (`minLength`, `maxItems`, ...): a non-negative integer.
+    pub fn count(&self, kw: &str) -> Result<Option<u64>, CompatError> {
+        match self.obj.get(kw) {
+            None => Ok(None),
+            Some(x) => x
+                .as_u64()
+                .or_else(|| {
+                    x.as_f64()
+                        .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                        .map(|f| f as u64)
+                })
+                .map(Some)
+                .ok_or_else(|| self.bad(kw, "must be a non-negative integer")),
         }
-        let mut props = BTreeMap::new();
-        let mut patterns = Vec::new();
-        for m in own {
-            for k in m.props.keys() {
-                props.insert(k.clone(), SRef::Type(ALL));
-            }
-            for (p, _) in &m.patterns {
-                patterns.push((p.clone(), SRef::Type(ALL)));
-            }
-        }
-        n.obj_models.push(ObjModel {
-            props,
-            patterns,
-            additional: Some(schema),
-        });
-    } else {
-        let own = &n.arr_models[start.arr_models..];
-        if own.iter().any(|m| m.rest.is_some()) {
-            return; // every item is evaluated
-        }
-        let len = own.iter().map(|m| m.prefix.len()).max().unwrap_or(0);
-        n.arr_models.push(ArrModel {
-            prefix: vec![SRef::Type(ALL); len],
-            rest: Some(schema),
-            loc: loc.clone(),
-        });
     }
 }
 

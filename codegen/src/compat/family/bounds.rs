@@ -5,11 +5,35 @@
 //! B's upper bound when A's own upper bound exists and stays under it. Otherwise the finding
 //! carries candidates of the sizes that break B (`bmin - 1` and A's minimum; `bmax + 1`),
 //! built by the family, and keeps those whose counted size B rejects.
+//!
+//! Collection is shared too ([`collect_sizes`]): of several bounds in one conjunction the
+//! tighter wins.
 
-use super::super::norm::{Conj, Loc};
+use super::super::checker::{Checker, Raw};
+use super::super::norm::{Conj, Count, Loc, SchemaObject, Sizes};
 use super::super::rules::Rule;
-use super::super::subset::{Checker, Raw};
+use super::super::CompatError;
 use serde_json::Value;
+
+/// Reads the size keywords `(min, max)` of one schema object into `sizes`, keeping the
+/// tighter bounds.
+pub(crate) fn collect_sizes(
+    s: &SchemaObject<'_>,
+    sizes: &mut Sizes,
+    (min, max): (&str, &str),
+) -> Result<(), CompatError> {
+    if let Some(n) = s.count(min)? {
+        if sizes.min.as_ref().is_none_or(|m| n > m.n) {
+            sizes.min = Some(Count { n, loc: s.at(min) });
+        }
+    }
+    if let Some(n) = s.count(max)? {
+        if sizes.max.as_ref().is_none_or(|m| n < m.n) {
+            sizes.max = Some(Count { n, loc: s.at(max) });
+        }
+    }
+    Ok(())
+}
 
 /// One family's pair of size keywords, as A and B state them.
 pub(crate) struct SizeBounds<'x> {
@@ -17,10 +41,8 @@ pub(crate) struct SizeBounds<'x> {
     pub keywords: (&'static str, &'static str),
     /// Rules for a raised lower bound and a lowered upper bound.
     pub rules: (Rule, Rule),
-    pub a_min: &'x Option<(u64, Loc)>,
-    pub a_max: &'x Option<(u64, Loc)>,
-    pub b_min: &'x Option<(u64, Loc)>,
-    pub b_max: &'x Option<(u64, Loc)>,
+    pub a: &'x Sizes,
+    pub b: &'x Sizes,
     /// Where A is, when A states no bound.
     pub a_loc: &'x Loc,
     /// The size of a candidate (`None` when it is not of this family's type).
@@ -39,15 +61,14 @@ impl Checker<'_, '_> {
         skip_max: bool,
         out: &mut Vec<Raw>,
     ) {
-        let amin = s.a_min.as_ref().map(|m| m.0).unwrap_or(0);
-        let amax = s.a_max.as_ref().map(|m| m.0);
-        let a_at = |bound: &Option<(u64, Loc)>| {
+        let (amin, amax) = (s.a.lower(), s.a.upper());
+        let a_at = |bound: &Option<Count>| {
             bound
                 .as_ref()
-                .map(|m| m.1.clone())
+                .map(|m| m.loc.clone())
                 .unwrap_or(s.a_loc.clone())
         };
-        if let Some((bmin, bl)) = s.b_min {
+        if let Some(Count { n: bmin, loc: bl }) = &s.b.min {
             if *bmin > amin {
                 let w = self.witnesses(
                     a,
@@ -58,14 +79,14 @@ impl Checker<'_, '_> {
                 out.push(self.raw(
                     s.rules.0,
                     false,
-                    &a_at(s.a_min),
+                    &a_at(&s.a.min),
                     bl,
                     format!("{}: {{A}} {amin}, {{B}} {bmin}", s.keywords.0),
                     w,
                 ));
             }
         }
-        if let Some((bmax, bl)) = s.b_max {
+        if let Some(Count { n: bmax, loc: bl }) = &s.b.max {
             if amax.is_none_or(|m| m > *bmax) && !skip_max {
                 let w = self.witnesses(
                     a,
@@ -77,7 +98,7 @@ impl Checker<'_, '_> {
                 out.push(self.raw(
                     s.rules.1,
                     false,
-                    &a_at(s.a_max),
+                    &a_at(&s.a.max),
                     bl,
                     format!("{}: {{A}} {shown}, {{B}} {bmax}", s.keywords.1),
                     w,
