@@ -79,7 +79,10 @@ const FILES: &[(&str, &str)] = &[
 /// Written in addition to [`FILES`] with `--outbox`: the service's database module, the
 /// subcommands that use it, its migration and its test on PostgreSQL.
 pub const OUTBOX_FILES: &[(&str, &str)] = &[
-    ("src/db.rs.j2", include_str!("../templates/service/src/db.rs.j2")),
+    (
+        "src/db.rs.j2",
+        include_str!("../templates/service/src/db.rs.j2"),
+    ),
     (
         "src/outbox_commands.rs.j2",
         include_str!("../templates/service/src/outbox_commands.rs.j2"),
