@@ -78,7 +78,7 @@ const FILES: &[(&str, &str)] = &[
 
 /// Written in addition to [`FILES`] with `--outbox`: the service's database module, the
 /// subcommands that use it, its migration and its test on PostgreSQL.
-pub const OUTBOX_FILES: &[(&str, &str)] = &[
+const OUTBOX_FILES: &[(&str, &str)] = &[
     (
         "src/db.rs.j2",
         include_str!("../templates/service/src/db.rs.j2"),
