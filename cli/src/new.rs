@@ -17,6 +17,13 @@
 //! A crate outside the toolkit directory gets an empty `[workspace]` table, so it builds on its
 //! own wherever it is; one inside it is meant to be a member of the toolkit's workspace.
 //!
+//! `--outbox` adds the transactional outbox and inbox on PostgreSQL (`pmp-event-outbox`, see
+//! [`OUTBOX_FILES`]): a business table and its migration, a request path that writes the row
+//! and stages its event in one transaction, the relay as a task publishing through the robust
+//! producer, an inbox consumer (`on_tx`), and a test against a real PostgreSQL
+//! (`DATABASE_URL`) and the mock cluster. Without it the output is the same as before the flag
+//! existed (the shared templates carry only `{% if outbox %}` blocks).
+//!
 //! Exit codes: 0 written, 2 usage or I/O error (bad name, directory not empty, not a toolkit).
 
 use std::path::{Component, Path, PathBuf};
@@ -69,6 +76,27 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Written in addition to [`FILES`] with `--outbox`: the service's database module, the
+/// subcommands that use it, its migration and its test on PostgreSQL.
+const OUTBOX_FILES: &[(&str, &str)] = &[
+    (
+        "src/db.rs.j2",
+        include_str!("../templates/service/src/db.rs.j2"),
+    ),
+    (
+        "src/outbox_commands.rs.j2",
+        include_str!("../templates/service/src/outbox_commands.rs.j2"),
+    ),
+    (
+        "migrations/0001_appointments.sql",
+        include_str!("../templates/service/migrations/0001_appointments.sql"),
+    ),
+    (
+        "tests/outbox.rs.j2",
+        include_str!("../templates/service/tests/outbox.rs.j2"),
+    ),
+];
+
 /// Arguments of `eventctl new`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -83,6 +111,10 @@ pub struct Args {
     /// Git URL of the toolkit for the dependencies (default: a placeholder to replace).
     #[arg(long, value_name = "URL")]
     pub git: Option<String>,
+    /// Add the transactional outbox and inbox on PostgreSQL (`pmp-event-outbox`,
+    /// `DATABASE_URL`): a business row and its event in one transaction, relayed to Kafka.
+    #[arg(long)]
+    pub outbox: bool,
 }
 
 /// Runs `eventctl new`; returns the exit code.
@@ -102,6 +134,12 @@ pub fn run(args: Args) -> i32 {
                 "next: cd {} && cargo test   (see its README.md)",
                 args.dir.display()
             );
+            if args.outbox {
+                println!(
+                    "note: tests/outbox.rs needs a PostgreSQL server: set DATABASE_URL (it fails \
+                     without one)"
+                );
+            }
             0
         }
         Err(msg) => {
@@ -123,7 +161,11 @@ fn scaffold(args: &Args) -> Result<Vec<String>, String> {
     if std::fs::read_dir(&args.dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(format!("{} exists and is not empty", args.dir.display()));
     }
-    let toolkit = args.toolkit_path.as_deref().map(toolkit_dir).transpose()?;
+    let toolkit = args
+        .toolkit_path
+        .as_deref()
+        .map(|dir| toolkit_dir(dir, args.outbox))
+        .transpose()?;
     std::fs::create_dir_all(&args.dir)
         .map_err(|e| format!("cannot create {}: {e}", args.dir.display()))?;
     let crate_dir = args
@@ -140,12 +182,15 @@ fn scaffold(args: &Args) -> Result<Vec<String>, String> {
         standalone => deps.crate_in_toolkit.is_none(),
         in_toolkit => deps.crate_in_toolkit.is_some(),
         crate_in_context => deps.crate_in_toolkit.clone().unwrap_or_else(|| ".".to_owned()),
+        outbox => args.outbox,
+        outbox_dep => deps.spec("outbox"),
     };
     let mut env = Environment::new();
     env.set_keep_trailing_newline(true);
     env.set_trim_blocks(true);
     let mut written = Vec::new();
-    for (source, text) in FILES {
+    let extra: &[(&str, &str)] = if args.outbox { OUTBOX_FILES } else { &[] };
+    for (source, text) in FILES.iter().chain(extra) {
         let (out, content) = match source.strip_suffix(".j2") {
             Some(out) => {
                 let rendered = env
@@ -248,15 +293,21 @@ impl Dependencies {
     }
 }
 
-/// The canonical toolkit directory, after checking it holds the crates a service depends on.
-fn toolkit_dir(toolkit: &Path) -> Result<PathBuf, String> {
+/// The canonical toolkit directory, after checking it holds the crates a service depends on
+/// (`outbox` too with `--outbox`).
+fn toolkit_dir(toolkit: &Path, outbox: bool) -> Result<PathBuf, String> {
     if toolkit.is_file() {
         return Err(format!(
             "--toolkit-path {} is a file, expected a directory",
             toolkit.display()
         ));
     }
-    for member in ["runtime", "codegen"] {
+    let members: &[&str] = if outbox {
+        &["runtime", "codegen", "outbox"]
+    } else {
+        &["runtime", "codegen"]
+    };
+    for member in members {
         let manifest = toolkit.join(member).join("Cargo.toml");
         if !manifest.is_file() {
             return Err(format!(

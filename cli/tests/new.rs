@@ -1,6 +1,6 @@
 //! `eventctl new`: `examples/service-template` is exactly what it writes, dependencies point
-//! at a local checkout (relative paths) or a git URL, and bad input is a usage error (exit 2)
-//! that writes nothing. Building and testing a scaffolded crate outside the workspace is
+//! at a local checkout (relative paths) or a git URL, `--outbox` only adds files and template
+//! blocks, and bad input is a usage error (exit 2) that writes nothing. Building and testing a scaffolded crate outside the workspace is
 //! `scripts/scaffold-check` (run by `.ci/run`).
 
 use std::collections::BTreeSet;
@@ -171,6 +171,141 @@ fn git_dependencies_by_default_with_a_placeholder() {
     let manifest = std::fs::read_to_string(out2.join("Cargo.toml")).unwrap();
     assert!(
         manifest.contains(&format!("pmp-event-codegen = {{ git = \"{url}\" }}")),
+        "{manifest}"
+    );
+}
+
+/// Whether every line of `base` appears in `extended`, in order (the variant only adds lines).
+fn only_adds_lines(base: &str, extended: &str) -> bool {
+    let mut lines = extended.lines();
+    base.lines().all(|wanted| lines.any(|line| line == wanted))
+}
+
+#[test]
+fn outbox_variant_adds_its_files_and_blocks_and_changes_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let toolkit = tmp.path().join("pmp-events");
+    fake_toolkit(&toolkit);
+    let toolkit_s = toolkit.to_str().unwrap();
+
+    // Without outbox/ the toolkit checkout cannot serve --outbox.
+    let out = tmp.path().join("svc-outbox");
+    let out_s = out.to_str().unwrap();
+    let args = [
+        "new",
+        out_s,
+        "--name",
+        "svc-outbox",
+        "--toolkit-path",
+        toolkit_s,
+    ];
+    let (code, _, err) = eventctl(&[&args[..], &["--outbox"]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("outbox/Cargo.toml not found"), "{err}");
+    assert!(!out.exists());
+
+    std::fs::create_dir_all(toolkit.join("outbox")).unwrap();
+    std::fs::write(toolkit.join("outbox/Cargo.toml"), "[package]\n").unwrap();
+    let (code, stdout, err) = eventctl(&[&args[..], &["--outbox"]].concat());
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(stdout.contains("DATABASE_URL"), "{stdout}");
+    let plain = tmp.path().join("svc-plain");
+    let (code, _, err) = eventctl(&[
+        "new",
+        plain.to_str().unwrap(),
+        "--name",
+        "svc-outbox",
+        "--toolkit-path",
+        toolkit_s,
+    ]);
+    assert_eq!(code, 0, "{err}");
+
+    let outbox_only = [
+        "migrations/0001_appointments.sql",
+        "src/db.rs",
+        "src/outbox_commands.rs",
+        "tests/outbox.rs",
+    ];
+    let mut expected = files(&plain);
+    expected.extend(outbox_only.map(str::to_owned));
+    assert_eq!(files(&out), expected);
+
+    // Shared files: the same, or the same plus the `{% if outbox %}` blocks.
+    let with_blocks = ["Cargo.toml", "README.md", "src/lib.rs", "src/main.rs"];
+    for f in files(&plain) {
+        let base = std::fs::read_to_string(plain.join(&f)).unwrap();
+        let variant = std::fs::read_to_string(out.join(&f)).unwrap();
+        if with_blocks.contains(&f.as_str()) {
+            assert!(base != variant, "{f}: no outbox block rendered");
+            assert!(
+                only_adds_lines(&base, &variant),
+                "{f}: --outbox changed lines"
+            );
+        } else {
+            assert!(base == variant, "{f} differs with --outbox");
+        }
+    }
+
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    let manifest = read("Cargo.toml");
+    assert!(
+        manifest.contains(r#"pmp-event-outbox = { path = "../pmp-events/outbox" }"#),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("sqlx = { version = \"0.8\""),
+        "{manifest}"
+    );
+    let main = read("src/main.rs");
+    assert!(main.contains("\nmod outbox_commands;\n"), "{main}");
+    assert!(
+        main.contains("Command::Outbox(command) => outbox_commands::run(command, service).await"),
+        "{main}"
+    );
+    assert!(read("src/lib.rs").ends_with("\npub mod db;\n"));
+    let commands = read("src/outbox_commands.rs");
+    assert!(commands.contains("use svc_outbox::db;"), "{commands}");
+    assert!(commands.contains("Relay::start::<AnyEvent>"), "{commands}");
+    assert!(commands.contains(".on_tx::<AppointmentRequestedV1, _>(&inbox, db::count_request)"));
+    let db = read("src/db.rs");
+    assert!(db.contains(r#"include_str!("../migrations/0001_appointments.sql")"#));
+    assert!(db.contains("outbox.stage(tx, request)"), "{db}");
+    let migration = repo_root().join("cli/templates/service/migrations/0001_appointments.sql");
+    assert_eq!(
+        read("migrations/0001_appointments.sql"),
+        std::fs::read_to_string(migration).unwrap()
+    );
+    let test = read("tests/outbox.rs");
+    assert!(
+        test.contains("use svc_outbox::db::{self, RequestError};"),
+        "{test}"
+    );
+    assert!(
+        test.contains("DATABASE_URL is not set"),
+        "the test must fail without a database"
+    );
+    assert!(
+        !test.contains("{{") && !test.contains("{%"),
+        "unrendered template syntax"
+    );
+    assert!(read("README.md").contains("## Database and events together (`--outbox`)"));
+
+    // With git dependencies, the outbox crate comes from the same repository.
+    let git = tmp.path().join("svc-git");
+    let url = "https://git.example.org/platform/pmp-events.git";
+    let (code, _, err) = eventctl(&[
+        "new",
+        git.to_str().unwrap(),
+        "--name",
+        "svc-git",
+        "--git",
+        url,
+        "--outbox",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let manifest = std::fs::read_to_string(git.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(&format!("pmp-event-outbox = {{ git = \"{url}\" }}")),
         "{manifest}"
     );
 }
