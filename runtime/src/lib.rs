@@ -93,6 +93,17 @@ pub use config::{ConfigError, KafkaConfig, SaslMechanism, SecurityProtocol};
 pub use envelope::{DecodeError, Envelope, RawEnvelope};
 pub use payload::{EventKind, EventPayload, EventSet, SchemaInfo};
 
+/// `uuid`, as generated code uses it (`Uuid` fields): build values with
+/// `pmp_event_runtime::uuid::Uuid::now_v7()` without a `uuid` dependency of your own.
+pub use uuid;
+
+/// `chrono`, as generated code uses it (`DateTime<Utc>` and `NaiveDate` fields): build values
+/// with `pmp_event_runtime::chrono::Utc::now()` without a `chrono` dependency of your own.
+pub use chrono;
+
+/// `serde`, whose traits every generated type implements (`Serialize`, `Deserialize`).
+pub use serde;
+
 /// Re-exports used by generated code, so a service needs no direct dependency on them.
 #[doc(hidden)]
 pub mod __private {

@@ -145,7 +145,8 @@ pub fn emit(model: &Model) -> TokenStream {
         ];
 
         /// Any event or command of the catalog, in its envelope: one variant per
-        /// (event type, version). Decode with [`#rt::EventSet::decode`].
+        /// (event type, version). Decode with
+        /// [`EventSet::decode`](::pmp_event_runtime::EventSet::decode).
         #[derive(Debug, Clone, PartialEq, #rt::__private::serde::Serialize)]
         #[serde(crate = "::pmp_event_runtime::__private::serde", untagged)]
         #[allow(clippy::large_enum_variant)]

@@ -322,6 +322,13 @@ impl Catalog {
         Error::schema(&doc.path, &loc.pointer, message).with_position(Some((p.line, p.col)))
     }
 
+    /// 1-based (line, column) of the value at `loc` in its file (of an object member: of
+    /// its key), or of its nearest ancestor the source map knows.
+    pub fn position(&self, loc: &Loc) -> (usize, usize) {
+        let p = self.store.doc(loc.doc).map.position(&loc.pointer);
+        (p.line, p.col)
+    }
+
     /// The innermost resource containing `loc`: (resource root location, its canonical URI).
     pub fn resource_of(&self, loc: &Loc) -> (Loc, String) {
         let (prefix, base) = self.store.resource_at(loc.doc, &loc.pointer);
