@@ -88,8 +88,8 @@ pub struct DocStore {
     anchors: HashMap<String, (DocId, String)>,
     /// (document, pointer, reference) → resolved (document, pointer).
     cache: RefCell<HashMap<RefKey, (DocId, String)>>,
-    /// Files outside this directory are never read through a `$ref` (`None`: no limit).
-    root: Option<PathBuf>,
+    /// Files outside these directories are never read through a `$ref` (empty: no limit).
+    roots: Vec<PathBuf>,
     /// `$id`s registered twice: (document, pointer of the second, URI, first location).
     duplicates: Vec<DuplicateId>,
 }
@@ -126,21 +126,25 @@ impl DocStore {
             resources: HashMap::new(),
             anchors: HashMap::new(),
             cache: RefCell::new(HashMap::new()),
-            root: None,
+            roots: Vec::new(),
             duplicates: Vec::new(),
         }
     }
 
     /// Refuse `$ref`s that lead to files outside `root` (a directory; relative paths are
-    /// taken from the current directory). Set before loading anything.
+    /// taken from the current directory). Set before loading anything. Called again, it adds
+    /// a root: a `$ref` may then lead below any of them.
     pub fn with_root(mut self, root: &Path) -> DocStore {
-        self.root = Some(self.key_path(root));
+        let key = self.key_path(root);
+        if !self.roots.contains(&key) {
+            self.roots.push(key);
+        }
         self
     }
 
-    /// The root set with [`DocStore::with_root`] (normalized, absolute for disk stores).
+    /// The first root set with [`DocStore::with_root`] (normalized, absolute for disk stores).
     pub fn root(&self) -> Option<&Path> {
-        self.root.as_deref()
+        self.roots.first().map(PathBuf::as_path)
     }
 
     /// Every `$id` that named a resource already registered.
@@ -328,18 +332,22 @@ impl DocStore {
                     (Ok(t), Ok(r)) if !t.starts_with(&r)
                 )
         };
-        match &self.root {
-            Some(root) if matches!(self.source, Source::Disk) && outside(root) => Err(CompatError::Ref {
-                file: self.docs[doc].path.clone(),
-                pointer: format!("{pointer}/$ref"),
-                reference: reference.to_string(),
-                reason: format!(
-                    "it leads outside the schema root {} (only files below the root are read; widen the root explicitly with `Config::allow_refs_under`)",
-                    root.display()
-                ),
-            }),
-            _ => Ok(()),
+        if self.roots.is_empty()
+            || !matches!(self.source, Source::Disk)
+            || !self.roots.iter().all(|root| outside(root))
+        {
+            return Ok(());
         }
+        let roots: Vec<String> = self.roots.iter().map(|r| r.display().to_string()).collect();
+        Err(CompatError::Ref {
+            file: self.docs[doc].path.clone(),
+            pointer: format!("{pointer}/$ref"),
+            reference: reference.to_string(),
+            reason: format!(
+                "it leads outside the schema root {} (only files below the root are read; widen the root explicitly with `Config::allow_refs_under`)",
+                roots.join(" and ")
+            ),
+        })
     }
 
     fn key_path(&self, path: &Path) -> PathBuf {
