@@ -79,6 +79,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod construct;
 pub mod consumer;
 pub mod envelope;
 pub mod health;
@@ -89,6 +90,7 @@ pub mod payload;
 pub mod producer;
 pub mod spool;
 
+pub use construct::BuildError;
 pub use config::{ConfigError, KafkaConfig, SaslMechanism, SecurityProtocol};
 pub use envelope::{DecodeError, Envelope, RawEnvelope};
 pub use payload::{EventKind, EventPayload, EventSet, SchemaInfo};
