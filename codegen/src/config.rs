@@ -382,7 +382,10 @@ impl Config {
             .ok_or_else(|| Error::config("OUT_DIR is not set: `generate()` is meant for build.rs; use `write_to(path)` elsewhere"))?;
         match &self.input {
             Input::Dirs(dirs) => {
-                for p in dirs.iter().chain(self.extern_dirs().unwrap_or_default().iter()) {
+                for p in dirs
+                    .iter()
+                    .chain(self.extern_dirs().unwrap_or_default().iter())
+                {
                     println!("cargo:rerun-if-changed={}", p.display());
                 }
             }

@@ -69,7 +69,10 @@ impl std::error::Error for BuildError {}
 
 type Cache = RwLock<HashMap<usize, Arc<jsonschema::Validator>>>;
 
-fn validator(type_name: &'static str, schema_json: &'static str) -> Result<Arc<jsonschema::Validator>, BuildError> {
+fn validator(
+    type_name: &'static str,
+    schema_json: &'static str,
+) -> Result<Arc<jsonschema::Validator>, BuildError> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Cache::default);
     // Schemas are `&'static str` constants: their address identifies them.
@@ -133,7 +136,9 @@ impl Classify for serde_json::Error {
         match self.classify() {
             serde_json::error::Category::Io => "I/O error",
             serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "a value JSON cannot hold (e.g. a map with non-string keys)",
+            serde_json::error::Category::Data => {
+                "a value JSON cannot hold (e.g. a map with non-string keys)"
+            }
             serde_json::error::Category::Eof => "unexpected end",
         }
     }

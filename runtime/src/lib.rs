@@ -90,8 +90,8 @@ pub mod payload;
 pub mod producer;
 pub mod spool;
 
-pub use construct::BuildError;
 pub use config::{ConfigError, KafkaConfig, SaslMechanism, SecurityProtocol};
+pub use construct::BuildError;
 pub use envelope::{DecodeError, Envelope, RawEnvelope};
 pub use payload::{EventKind, EventPayload, EventSet, SchemaInfo};
 

@@ -3,7 +3,8 @@
 //! For every struct `T` (unless [`crate::Config::builders`] is off):
 //!
 //! - `T::builder()` returns `TBuilder`, with one setter per field, named like the field and
-//!   taking `impl Into<FieldType>` (so `&str` for `String`, `x` or `None` for `Option<X>`),
+//!   taking `impl Into<T>` for a property of type `T`, also when optional (`&str` for a
+//!   `String` or an `Option<String>` field; an unset optional property stays `None`),
 //!   and `additional_properties(..)` where the struct keeps unknown properties;
 //! - `TBuilder::build()` (and `TryFrom<TBuilder> for T`) fills optional fields with `None`
 //!   and defaulted ones with their schema `default`, and fails with
@@ -40,9 +41,11 @@ fn schema_const(def: &TypeDef, model: &Model) -> Option<proc_macro2::Ident> {
         .events
         .iter()
         .any(|e| !e.external && e.type_name == def.name);
-    let standalone_root = model.standalone.as_ref().is_some_and(|(root, _)| *root == def.name);
-    (own_event || standalone_root)
-        .then(|| ident(&format!("{}_SCHEMA_JSON", const_name(&def.name))))
+    let standalone_root = model
+        .standalone
+        .as_ref()
+        .is_some_and(|(root, _)| *root == def.name);
+    (own_event || standalone_root).then(|| ident(&format!("{}_SCHEMA_JSON", const_name(&def.name))))
 }
 
 /// The builder of struct `def` with `fields` (and the flattened `additional` map).
@@ -63,8 +66,9 @@ pub fn emit(def: &TypeDef, fields: &[Field], additional: Option<&Ty>, model: &Mo
     };
     let names: Vec<_> = fields.iter().map(|f| ident(&f.rust_name)).collect();
     let extra_name = additional.map(|_| ident("additional_properties"));
-    let extra_default =
-        extra_name.as_ref().map(|n| quote! { #n: ::core::default::Default::default(), });
+    let extra_default = extra_name
+        .as_ref()
+        .map(|n| quote! { #n: ::core::default::Default::default(), });
     let (derive_default, default_impl) = if !model.builders || !defaultable {
         (quote! {}, quote! {})
     } else if !custom_defaults {
@@ -92,7 +96,15 @@ pub fn emit(def: &TypeDef, fields: &[Field], additional: Option<&Ty>, model: &Mo
     }
     let builder = ident(&format!("{}Builder", def.name));
     let types: Vec<TokenStream> = fields.iter().map(|f| tokens(&field_ty(f))).collect();
-    let setters = fields.iter().zip(&names).zip(&types).map(|((f, n), t)| {
+    let setters = fields.iter().zip(&names).map(|(f, n)| {
+        // Optional properties take the value itself (`&str` for `Option<String>`).
+        let t = tokens(&f.ty);
+        let optional = !f.required && f.default.is_none();
+        let store = if optional {
+            quote! { ::std::option::Option::Some(::std::option::Option::Some(value.into())) }
+        } else {
+            quote! { ::std::option::Option::Some(value.into()) }
+        };
         let doc = if f.flatten {
             format!(" Set `{}` (the flattened union).", unraw(&f.rust_name))
         } else {
@@ -101,7 +113,7 @@ pub fn emit(def: &TypeDef, fields: &[Field], additional: Option<&Ty>, model: &Mo
         quote! {
             #[doc = #doc]
             pub fn #n(mut self, value: impl ::core::convert::Into<#t>) -> Self {
-                self.#n = ::std::option::Option::Some(value.into());
+                self.#n = #store;
                 self
             }
         }
@@ -145,7 +157,8 @@ pub fn emit(def: &TypeDef, fields: &[Field], additional: Option<&Ty>, model: &Mo
     } else {
         ""
     };
-    let builder_doc = format!(" Builds a [`{name_str}`] field by field; see [`{name_str}::builder`].");
+    let builder_doc =
+        format!(" Builds a [`{name_str}`] field by field; see [`{name_str}::builder`].");
     let new_doc = " A builder: set the fields, then `build()`.".to_owned();
     let build_doc = format!(
         " The [`{name_str}`]: unset optional properties are `None`, unset defaulted ones take their schema `default`; an unset required property is `BuildError::Missing`.{checked}"

@@ -156,13 +156,15 @@ pub fn lower_dirs(cat: &Catalog, externs: &Externs) -> Result<Model> {
     reserved.extend(events.iter().map(|e| format!("{}Envelope", e.type_name)));
     let mut types = finish(cat, lw.types, &reserved)?;
     let mut extern_types = BTreeMap::new();
-    types.retain(|name, def| match externs.roots.get(&cat.documents()[def.loc.doc].root) {
-        Some(path) => {
-            extern_types.insert(name.clone(), path.clone());
-            false
-        }
-        None => true,
-    });
+    types.retain(
+        |name, def| match externs.roots.get(&cat.documents()[def.loc.doc].root) {
+            Some(path) => {
+                extern_types.insert(name.clone(), path.clone());
+                false
+            }
+            None => true,
+        },
+    );
     Ok(Model {
         types,
         events,

@@ -92,6 +92,9 @@ struct Root {
 impl Catalog {
     fn empty(root_dirs: &[&Path], refs_root: Option<&Path>) -> Catalog {
         let mut store = DocStore::new(Source::Disk);
+        if root_dirs.len() > 1 {
+            store = store.defer_ref_checks();
+        }
         match refs_root {
             Some(refs_root) => store = store.with_root(refs_root),
             None => {
@@ -142,6 +145,8 @@ impl Catalog {
                 cat.load(&file)?;
             }
         }
+        let checked = cat.store.check_deferred();
+        checked.map_err(|e| cat.store_error(e))?;
         cat.finish()?;
         Ok(cat)
     }

@@ -92,6 +92,8 @@ pub struct DocStore {
     roots: Vec<PathBuf>,
     /// `$id`s registered twice: (document, pointer of the second, URI, first location).
     duplicates: Vec<DuplicateId>,
+    /// `$ref`s to check later ([`DocStore::defer_ref_checks`]): (document, pointer, reference).
+    deferred: Option<Vec<(DocId, String, String)>>,
 }
 
 /// A resource URI claimed twice (see [`DocStore::duplicate_ids`]).
@@ -128,6 +130,7 @@ impl DocStore {
             cache: RefCell::new(HashMap::new()),
             roots: Vec::new(),
             duplicates: Vec::new(),
+            deferred: None,
         }
     }
 
@@ -309,10 +312,34 @@ impl DocStore {
         }
         // Every reference must resolve now, so a typo is an input error even where the
         // comparison would never look.
+        if let Some(deferred) = &mut self.deferred {
+            deferred.extend(
+                refs.into_iter()
+                    .map(|(_, reference, ptr)| (id, ptr, reference)),
+            );
+            return Ok(id);
+        }
         for (_, reference, ptr) in &refs {
             self.resolve(id, ptr, reference)?;
         }
         Ok(id)
+    }
+
+    /// Check `$ref`s only in [`DocStore::check_deferred`], not as each file loads: for
+    /// several roots loaded one after the other, where a file may refer by `$id` to a file
+    /// of a root not loaded yet.
+    pub fn defer_ref_checks(mut self) -> DocStore {
+        self.deferred = Some(Vec::new());
+        self
+    }
+
+    /// Resolve every `$ref` deferred by [`DocStore::defer_ref_checks`] (the first that does
+    /// not resolve is the error), and check the next ones as they load again.
+    pub fn check_deferred(&mut self) -> Result<(), CompatError> {
+        for (id, ptr, reference) in self.deferred.take().unwrap_or_default() {
+            self.resolve(id, &ptr, &reference)?;
+        }
+        Ok(())
     }
 
     /// Refuse `target` (a file a `$ref` leads to) when it lies outside the root.

@@ -340,9 +340,22 @@ fn fields_and_wire_order_follow_the_schema_not_the_alphabet() {
     };
     let keys = ["order_id", "type", "shipTo", "note", "empty", "anything"];
     for pair in keys.windows(2) {
-        assert!(at(pair[0]) < at(pair[1]), "{} after {} in {wire}", pair[0], pair[1]);
+        assert!(
+            at(pair[0]) < at(pair[1]),
+            "{} after {} in {wire}",
+            pair[0],
+            pair[1]
+        );
     }
     // A struct literal in declared order compiles (the fields exist in that order).
-    let object::Order { order_id, r#type, ship_to, .. } = order;
-    assert_eq!((order_id, r#type.as_str(), ship_to.city.as_str()), (1, "standard", "Berlin"));
+    let object::Order {
+        order_id,
+        r#type,
+        ship_to,
+        ..
+    } = order;
+    assert_eq!(
+        (order_id, r#type.as_str(), ship_to.city.as_str()),
+        (1, "standard", "Berlin")
+    );
 }
