@@ -387,3 +387,73 @@ fn builders_can_be_switched_off() {
         .unwrap();
     assert!(!without.contains("Builder"), "{without}");
 }
+
+#[test]
+fn refs_between_roots_resolve_both_ways_and_a_bad_one_names_file_and_pointer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    // a -> b's common type by `$id`, b -> a's common type by `$id` (b loads after a).
+    write(
+        &a,
+        "events/a.made/v1.json",
+        &event(
+            "https://t.example/a/v1.json",
+            "a",
+            r#", "t": {"$ref": "https://t.example/b/t.json"}"#,
+        ),
+    );
+    write(
+        &a,
+        "common/u.json",
+        r#"{"$id": "https://t.example/a/u.json", "title": "U", "type": "string"}"#,
+    );
+    write(
+        &b,
+        "events/b.made/v1.json",
+        &event(
+            "https://t.example/b/v1.json",
+            "b",
+            r#", "u": {"$ref": "https://t.example/a/u.json"}"#,
+        ),
+    );
+    write(
+        &b,
+        "common/t.json",
+        r#"{"$id": "https://t.example/b/t.json", "title": "T", "type": "integer"}"#,
+    );
+    let code = Config::new()
+        .schemas_dir(&a)
+        .schemas_dir(&b)
+        .generate_to_string()
+        .unwrap();
+    assert!(code.contains("pub t: ::std::option::Option<T>"), "{code}");
+    assert!(code.contains("pub u: ::std::option::Option<U>"), "{code}");
+    // A reference to nothing in any root: the referring file and pointer.
+    let bad = write(
+        &b,
+        "events/c.made/v1.json",
+        &event(
+            "https://t.example/c/v1.json",
+            "c",
+            r#", "x": {"$ref": "https://t.example/nowhere.json"}"#,
+        ),
+    );
+    let err = Config::new()
+        .schemas_dir(&a)
+        .schemas_dir(&b)
+        .generate_to_string()
+        .unwrap_err();
+    assert_eq!(err.file(), bad, "{err}");
+    assert_eq!(err.pointer(), "/properties/x/$ref", "{err}");
+    // Without the second root, a's reference into it is an error too.
+    std::fs::remove_file(&bad).unwrap();
+    let err = Config::new()
+        .schemas_dir(&a)
+        .generate_to_string()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("https://t.example/b/t.json"),
+        "{err}"
+    );
+}

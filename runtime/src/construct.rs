@@ -110,7 +110,7 @@ impl BuildError {
     ) -> Result<(), BuildError> {
         let json = serde_json::to_value(value).map_err(|e| BuildError::Unusable {
             type_name,
-            message: format!("cannot serialize: {}", e.classify_name()),
+            message: format!("cannot serialize: {}", category(&e)),
         })?;
         let validator = validator(type_name, schema_json)?;
         if validator.is_valid(&json) {
@@ -127,19 +127,14 @@ impl BuildError {
     }
 }
 
-trait Classify {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl Classify for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "I/O error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => {
-                "a value JSON cannot hold (e.g. a map with non-string keys)"
-            }
-            serde_json::error::Category::Eof => "unexpected end",
+/// What kind of serialization failure `e` is (its message could quote data).
+fn category(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "I/O error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => {
+            "a value JSON cannot hold (e.g. a map with non-string keys)"
         }
+        serde_json::error::Category::Eof => "unexpected end",
     }
 }
