@@ -7,5 +7,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // schemas); services generate without them unless they ask.
         .json_schema(true)
         .generate()?;
+    // For `Config::extern_catalog("pmp_events")` in dependent crates (`links` in Cargo.toml).
+    let schemas = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+    println!("cargo:schemas={}", schemas.canonicalize()?.display());
     Ok(())
 }

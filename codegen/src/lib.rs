@@ -23,7 +23,10 @@
 //! constant (`PATIENT_CREATED_V1_SCHEMA_JSON`) and envelope alias
 //! (`PatientCreatedV1Envelope`), the shared definitions of `common/`, `SCHEMAS` (every
 //! `SchemaInfo`), `AnyEvent` (implements `EventSet`), `ENVELOPE_SCHEMA_JSON` and
-//! `UnknownEnumValue` (the `FromStr` error of string enums). See the README for the type
+//! `UnknownEnumValue` (the `FromStr` error of string enums), and per struct a builder with
+//! a validated `build()` ([`emit::builder`]). Several schema roots, extern catalogs whose
+//! types are reused (`extern_path`, like prost-build's) and extra attributes are
+//! [`Config`] options. See the README for the type
 //! mapping and the supported keywords ([`schema::keywords`]).
 //!
 //! Every error names the file and JSON pointer ([`Error`]); no input makes it panic.

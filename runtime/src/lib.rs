@@ -79,6 +79,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod construct;
 pub mod consumer;
 pub mod envelope;
 pub mod health;
@@ -90,8 +91,20 @@ pub mod producer;
 pub mod spool;
 
 pub use config::{ConfigError, KafkaConfig, SaslMechanism, SecurityProtocol};
+pub use construct::BuildError;
 pub use envelope::{DecodeError, Envelope, RawEnvelope};
 pub use payload::{EventKind, EventPayload, EventSet, SchemaInfo};
+
+/// `uuid`, as generated code uses it (`Uuid` fields): build values with
+/// `pmp_event_runtime::uuid::Uuid::now_v7()` without a `uuid` dependency of your own.
+pub use uuid;
+
+/// `chrono`, as generated code uses it (`DateTime<Utc>` and `NaiveDate` fields): build values
+/// with `pmp_event_runtime::chrono::Utc::now()` without a `chrono` dependency of your own.
+pub use chrono;
+
+/// `serde`, whose traits every generated type implements (`Serialize`, `Deserialize`).
+pub use serde;
 
 /// Re-exports used by generated code, so a service needs no direct dependency on them.
 #[doc(hidden)]

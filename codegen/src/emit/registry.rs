@@ -38,6 +38,18 @@ pub fn raw_str(s: &str) -> TokenStream {
 fn event_tokens(e: &EventDef, model: &Model) -> TokenStream {
     let rt = rt();
     let ty = ident(&e.type_name);
+    let from_impl = quote! {
+        impl ::core::convert::From<#rt::Envelope<#ty>> for AnyEvent {
+            fn from(envelope: #rt::Envelope<#ty>) -> Self {
+                AnyEvent::#ty(envelope)
+            }
+        }
+    };
+    if e.external {
+        // The payload type, its `EventPayload` impl, schema constant and envelope alias
+        // live in the extern crate; only the conversion into this set is ours.
+        return from_impl;
+    }
     let schema_const = ident(&format!("{}_SCHEMA_JSON", const_name(&e.type_name)));
     let envelope_alias = ident(&format!("{}Envelope", e.type_name));
     let json = raw_str(&e.schema_json);
@@ -93,11 +105,7 @@ fn event_tokens(e: &EventDef, model: &Model) -> TokenStream {
         #[doc = #alias_doc]
         pub type #envelope_alias = #rt::Envelope<#ty>;
 
-        impl ::core::convert::From<#rt::Envelope<#ty>> for AnyEvent {
-            fn from(envelope: #rt::Envelope<#ty>) -> Self {
-                AnyEvent::#ty(envelope)
-            }
-        }
+        #from_impl
     }
 }
 
@@ -145,7 +153,8 @@ pub fn emit(model: &Model) -> TokenStream {
         ];
 
         /// Any event or command of the catalog, in its envelope: one variant per
-        /// (event type, version). Decode with [`#rt::EventSet::decode`].
+        /// (event type, version). Decode with
+        /// [`EventSet::decode`](::pmp_event_runtime::EventSet::decode).
         #[derive(Debug, Clone, PartialEq, #rt::__private::serde::Serialize)]
         #[serde(crate = "::pmp_event_runtime::__private::serde", untagged)]
         #[allow(clippy::large_enum_variant)]

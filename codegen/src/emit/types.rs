@@ -78,13 +78,11 @@ pub fn emit_type(def: &TypeDef, model: &Model, needs: &mut Needs) -> TokenStream
             model,
             needs,
         ),
-        TypeKind::StringEnum(variants) => emit_string_enum(def, variants, model.json_schema, needs),
+        TypeKind::StringEnum(variants) => emit_string_enum(def, variants, model, needs),
         TypeKind::Tagged { tag, variants } => {
-            emit_data_enum(def, Some(tag), variants, model.json_schema, needs)
+            emit_data_enum(def, Some(tag), variants, model, needs)
         }
-        TypeKind::Untagged(variants) => {
-            emit_data_enum(def, None, variants, model.json_schema, needs)
-        }
+        TypeKind::Untagged(variants) => emit_data_enum(def, None, variants, model, needs),
     }
 }
 
@@ -97,7 +95,7 @@ pub fn field_ty(f: &Field) -> Ty {
     }
 }
 
-fn default_fn_name(type_name: &str, field: &Field) -> String {
+pub(super) fn default_fn_name(type_name: &str, field: &Field) -> String {
     format!(
         "default_{}_{}",
         type_name.to_snake_case(),
@@ -153,7 +151,8 @@ fn emit_struct(
             quote! { #[serde(#(#serde_args),*)] }
         };
         let t = tokens(&field_ty(f));
-        field_tokens.push(quote! { #fdocs #serde_attr pub #fname: #t, });
+        let extra_attrs = model.attributes.for_field(&def.name, f);
+        field_tokens.push(quote! { #fdocs #serde_attr #extra_attrs pub #fname: #t, });
     }
     if let Some(extra) = additional {
         let t = tokens(extra);
@@ -168,8 +167,11 @@ fn emit_struct(
     } else {
         quote! {}
     };
-    let derive = derives(!has_pii, quote! {}, model.json_schema);
+    let builder = super::builder::emit(def, fields, additional, model);
+    let derive = derives(!has_pii, builder.derive_default, model.json_schema);
     let crate_attrs = serde_crate_attrs(model.json_schema);
+    let extra_attrs = model.attributes.for_type(&def.name);
+    let builder = builder.items;
     let debug_impl = if has_pii {
         needs.redacted = true;
         let name_str = def.name.as_str();
@@ -212,19 +214,23 @@ fn emit_struct(
         #docs
         #derive
         #crate_attrs
+        #extra_attrs
         #deny
         pub struct #name { #(#field_tokens)* }
         #debug_impl
         #(#default_fns)*
+        #builder
     }
 }
 
 fn emit_string_enum(
     def: &TypeDef,
     variants: &[EnumVariant],
-    json_schema: bool,
+    model: &Model,
     needs: &mut Needs,
 ) -> TokenStream {
+    let json_schema = model.json_schema;
+    let extra_attrs = model.attributes.for_type(&def.name);
     needs.enum_error = true;
     let docs = attrs(&schema_paragraphs(&def.docs));
     let name = ident(&def.name);
@@ -252,6 +258,7 @@ fn emit_string_enum(
             #rt::__private::serde::Serialize,
             #rt::__private::serde::Deserialize #json_schema)]
         #crate_attrs
+        #extra_attrs
         pub enum #name { #(#decls)* }
 
         impl #name {
@@ -287,9 +294,11 @@ fn emit_data_enum(
     def: &TypeDef,
     tag: Option<&String>,
     variants: &[DataVariant],
-    json_schema: bool,
+    model: &Model,
     needs: &mut Needs,
 ) -> TokenStream {
+    let json_schema = model.json_schema;
+    let extra_attrs = model.attributes.for_type(&def.name);
     let docs = attrs(&schema_paragraphs(&def.docs));
     let name = ident(&def.name);
     let crate_attrs = serde_crate_attrs(json_schema);
@@ -341,6 +350,7 @@ fn emit_data_enum(
         #docs
         #derive
         #crate_attrs
+        #extra_attrs
         #repr
         #[allow(clippy::large_enum_variant)]
         pub enum #name { #(#decls)* }

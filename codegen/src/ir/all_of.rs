@@ -153,7 +153,7 @@ fn collect(lw: &mut Lowerer<'_>, loc: &Loc, parts: &mut Parts, depth: usize) -> 
             parts.unions.push((loc.clone(), key));
         }
     }
-    for (name, ploc) in properties_of(loc, map) {
+    for (name, ploc) in properties_of(lw.cat, loc, map) {
         if let Some((_, first)) = parts.props.iter().find(|(n, _)| *n == name) {
             if lw.cat.get(first) != lw.cat.get(&ploc) {
                 let doc = lw.cat.document(first);

@@ -23,6 +23,17 @@ use crate::schema::bundle::bundle;
 use crate::schema::catalog::escape_pointer;
 use crate::schema::{Catalog, Loc};
 
+/// Schema roots whose types another crate already generated ([`crate::Config::extern_path`]).
+#[derive(Debug, Clone, Default)]
+pub struct Externs {
+    /// Root index ([`crate::schema::Document::root`]) -> Rust path of the crate or module
+    /// holding its generated types (e.g. `::pmp_events`).
+    pub roots: BTreeMap<usize, String>,
+    /// Event types of those roots to add to this catalog's `SCHEMAS` and `AnyEvent` (every
+    /// version), e.g. `patient.created`.
+    pub events: Vec<String>,
+}
+
 struct Meta {
     doc: usize,
     command: bool,
@@ -32,7 +43,15 @@ struct Meta {
 
 /// Lower a whole schema directory.
 pub fn lower_dir(cat: &Catalog) -> Result<Model> {
-    let mut metas = Vec::new();
+    lower_dirs(cat, &Externs::default())
+}
+
+/// Lower the schema directories of `cat` (one catalog, several roots). Types from the roots
+/// in `externs` are lowered for their names but not emitted: the model lists them in
+/// [`Model::extern_types`], and their events join the registry only when named in
+/// [`Externs::events`].
+pub fn lower_dirs(cat: &Catalog, externs: &Externs) -> Result<Model> {
+    let mut metas: Vec<Meta> = Vec::new();
     for (i, doc) in cat.documents().iter().enumerate() {
         let parts: Vec<&str> = doc.rel.split('/').collect();
         let root = Loc {
@@ -52,6 +71,18 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
                         "payload schema files must be named `vN.json` (N >= 1)",
                     ));
                 };
+                if let Some(other) = metas
+                    .iter()
+                    .find(|m| m.event_type == *event_type && m.version == version)
+                {
+                    return Err(cat.error(
+                        &root,
+                        format!(
+                            "`{event_type}` v{version} is defined twice: also in {}; one schema root must own each event type",
+                            cat.documents()[other.doc].path.display()
+                        ),
+                    ));
+                }
                 metas.push(Meta {
                     doc: i,
                     command: *kind == "commands",
@@ -74,9 +105,27 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
         lw.root_names.insert(m.doc, name);
         lw.prefixed_defs.insert(m.doc);
     }
+    let is_extern = |doc: usize| externs.roots.contains_key(&cat.documents()[doc].root);
+    for wanted in &externs.events {
+        if !metas
+            .iter()
+            .any(|m| is_extern(m.doc) && m.event_type == *wanted)
+        {
+            return Err(crate::error::Error::config(format!(
+                "extern event {wanted:?} is in none of the extern schema roots (`extern_path`/`extern_catalog`): expected events/{wanted}/vN.json or commands/{wanted}/vN.json there"
+            )));
+        }
+    }
     let mut events = Vec::new();
     for m in &metas {
-        events.push(lower_event(&mut lw, m)?);
+        let mut event = lower_event(&mut lw, m)?;
+        if is_extern(m.doc) {
+            if !externs.events.contains(&m.event_type) {
+                continue;
+            }
+            event.external = true;
+        }
+        events.push(event);
     }
     let mut lowered_docs: Vec<usize> = metas.iter().map(|m| m.doc).collect();
     for (i, doc) in cat.documents().iter().enumerate() {
@@ -92,8 +141,9 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
         lower_defs(&mut lw, doc)?;
     }
     let mut envelope_json = None;
+    // The envelope of the first root that has one (own roots come first in the catalog).
     for (i, doc) in cat.documents().iter().enumerate() {
-        if doc.rel == "envelope.json" {
+        if doc.rel == "envelope.json" && envelope_json.is_none() {
             let root = Loc {
                 doc: i,
                 pointer: String::new(),
@@ -104,13 +154,25 @@ pub fn lower_dir(cat: &Catalog) -> Result<Model> {
     events.sort_by(|a: &EventDef, b| (&a.event_type, a.version).cmp(&(&b.event_type, b.version)));
     let mut reserved: Vec<String> = vec!["AnyEvent".to_owned()];
     reserved.extend(events.iter().map(|e| format!("{}Envelope", e.type_name)));
-    let types = finish(cat, lw.types, &reserved)?;
+    let mut types = finish(cat, lw.types, &reserved)?;
+    let mut extern_types = BTreeMap::new();
+    types.retain(
+        |name, def| match externs.roots.get(&cat.documents()[def.loc.doc].root) {
+            Some(path) => {
+                extern_types.insert(name.clone(), path.clone());
+                false
+            }
+            None => true,
+        },
+    );
     Ok(Model {
         types,
         events,
         envelope_json,
         standalone: None,
         json_schema: false,
+        extern_types,
+        ..Model::default()
     })
 }
 
@@ -145,6 +207,7 @@ pub fn lower_standalone(cat: &Catalog) -> Result<Model> {
         envelope_json: None,
         standalone: Some((name, json)),
         json_schema: false,
+        ..Model::default()
     })
 }
 
@@ -167,6 +230,18 @@ fn finish(
                 &def.loc,
                 format!("type name `{name}` is reserved for an item the generator emits; rename the schema (e.g. with `x-rust-name`)"),
             ));
+        }
+    }
+    // Every struct `T` gets a `TBuilder` (see `emit::builder`).
+    for def in types.values() {
+        if let TypeKind::Struct { .. } = def.kind {
+            let builder = format!("{}Builder", def.name);
+            if let Some(other) = types.get(&builder) {
+                return Err(cat.error(
+                    &other.loc,
+                    format!("type name `{builder}` is reserved for the builder of `{}`; rename the schema (e.g. with `x-rust-name`)", def.name),
+                ));
+            }
         }
     }
     if let Some((def, cycle)) = left_recursive(&types) {
@@ -326,6 +401,7 @@ fn lower_event(lw: &mut Lowerer<'_>, m: &Meta) -> Result<EventDef> {
         schema_json,
         type_name,
         rel_path: doc.rel.clone(),
+        external: false,
     })
 }
 

@@ -25,7 +25,7 @@ use super::lower::{Lowered, Lowerer};
 use super::name::{field_name, type_name, unraw};
 use super::{default, Field, Ty, TypeKind};
 use crate::error::Result;
-use crate::schema::Loc;
+use crate::schema::{Catalog, Loc};
 
 /// What `additionalProperties` says.
 #[derive(Debug, Clone)]
@@ -65,9 +65,14 @@ impl Additional {
     }
 }
 
-/// Properties in schema order as (name, location).
-pub fn properties_of(loc: &Loc, map: &Map<String, Value>) -> Vec<(String, Loc)> {
-    map.get("properties")
+/// Properties in declared order (their order in the schema file) as (name, location).
+///
+/// The parsed JSON object is sorted by key, so the order comes from the source map: each
+/// property's position in its file. Field order is the wire order of serialized payloads
+/// and the order of the fields in the docs, so it follows the author, not the alphabet.
+pub fn properties_of(cat: &Catalog, loc: &Loc, map: &Map<String, Value>) -> Vec<(String, Loc)> {
+    let mut props: Vec<(String, Loc)> = map
+        .get("properties")
         .and_then(Value::as_object)
         .map(|props| {
             props
@@ -75,7 +80,9 @@ pub fn properties_of(loc: &Loc, map: &Map<String, Value>) -> Vec<(String, Loc)> 
                 .map(|k| (k.clone(), loc.child("properties").child(k)))
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    props.sort_by_cached_key(|(_, ploc)| cat.position(ploc));
+    props
 }
 
 /// `required` names with their locations.
@@ -112,7 +119,7 @@ pub fn lower(
     map: &Map<String, Value>,
     hint: &str,
 ) -> Result<Lowered> {
-    let props = properties_of(loc, map);
+    let props = properties_of(lw.cat, loc, map);
     let additional = Additional::of(loc, map);
     if props.is_empty() {
         match &additional {

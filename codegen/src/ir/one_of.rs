@@ -233,7 +233,7 @@ fn try_tagged(lw: &mut Lowerer<'_>, locs: &[Loc], hint: &str) -> Result<Option<T
     for o in &objects {
         let map = lw.object_at(o)?;
         let required: BTreeSet<String> = required_of(o, map).into_iter().map(|(n, _)| n).collect();
-        let here: BTreeSet<String> = properties_of(o, map)
+        let here: BTreeSet<String> = properties_of(lw.cat, o, map)
             .into_iter()
             .filter(|(n, pl)| {
                 required.contains(n) && lw.cat.get(pl).and_then(const_string).is_some()
@@ -275,7 +275,7 @@ fn try_tagged(lw: &mut Lowerer<'_>, locs: &[Loc], hint: &str) -> Result<Option<T
                     ),
                 ));
             }
-            let props = properties_of(o, map);
+            let props = properties_of(lw.cat, o, map);
             let required = required_of(o, map);
             let additional = Additional::of(o, map);
             let name = format!("{hint}{rust}");

@@ -40,6 +40,9 @@ pub struct Document {
     pub rel: String,
     /// Canonical URI of the document resource.
     pub uri: String,
+    /// Index of the root directory it lies below ([`Catalog::load_dirs`]; 0 for one root,
+    /// and for files outside every root, read through [`crate::Config::allow_refs_under`]).
+    pub root: usize,
 }
 
 /// A location: a document and a JSON pointer into it.
@@ -71,28 +74,81 @@ pub fn escape_pointer(key: &str) -> String {
 pub struct Catalog {
     store: DocStore,
     docs: Vec<Document>,
-    /// The configured root directory (as given) and its normalized absolute form.
-    root_dir: PathBuf,
-    root_key: PathBuf,
-    /// `file:///<root>/`: document URIs below it are shown under [`SYNTHETIC_BASE`].
-    root_file_uri: String,
+    /// The configured root directories.
+    roots: Vec<Root>,
     /// Every file and directory read, for `cargo:rerun-if-changed`.
     read_paths: Vec<PathBuf>,
 }
 
+/// One root directory: as given, normalized absolute, and as a `file:` URI prefix.
+#[derive(Debug)]
+struct Root {
+    dir: PathBuf,
+    key: PathBuf,
+    /// `file:///<root>/`: document URIs below it are shown under [`SYNTHETIC_BASE`].
+    file_uri: String,
+}
+
 impl Catalog {
-    fn empty(root_dir: &Path, refs_root: Option<&Path>) -> Catalog {
-        let store = DocStore::new(Source::Disk).with_root(refs_root.unwrap_or(root_dir));
-        let root_key = store.key_of(root_dir);
-        let root_file_uri = format!("{}/", file_uri(&root_key).trim_end_matches('/'));
+    fn empty(root_dirs: &[&Path], refs_root: Option<&Path>) -> Catalog {
+        let mut store = DocStore::new(Source::Disk);
+        if root_dirs.len() > 1 {
+            store = store.defer_ref_checks();
+        }
+        match refs_root {
+            Some(refs_root) => store = store.with_root(refs_root),
+            None => {
+                for dir in root_dirs {
+                    store = store.with_root(dir);
+                }
+            }
+        }
+        let roots = root_dirs
+            .iter()
+            .map(|dir| {
+                let key = store.key_of(dir);
+                let file_uri = format!("{}/", file_uri(&key).trim_end_matches('/'));
+                Root {
+                    dir: dir.to_path_buf(),
+                    key,
+                    file_uri,
+                }
+            })
+            .collect();
         Catalog {
             store,
             docs: Vec::new(),
-            root_dir: root_dir.to_path_buf(),
-            root_key,
-            root_file_uri,
+            roots,
             read_paths: Vec::new(),
         }
+    }
+
+    /// Load several schema directories into one catalog, in order: every `*.json` file
+    /// under each (as [`Catalog::load_dir`]), `$ref`s between them resolved (by relative path
+    /// or `$id`), and a `$ref` allowed to reach files below any of them (or below
+    /// `refs_root` when given). [`Document::root`] says which directory a file came from.
+    pub fn load_dirs(dirs: &[&Path], refs_root: Option<&Path>) -> Result<Self> {
+        let mut cat = Catalog::empty(dirs, refs_root);
+        for dir in dirs {
+            let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, &e))?;
+            if !meta.is_dir() {
+                return Err(Error::io(
+                    dir,
+                    &std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+                ));
+            }
+        }
+        for dir in dirs {
+            let mut files = Vec::new();
+            cat.walk(dir, &mut files)?;
+            for file in files {
+                cat.load(&file)?;
+            }
+        }
+        let checked = cat.store.check_deferred();
+        checked.map_err(|e| cat.store_error(e))?;
+        cat.finish()?;
+        Ok(cat)
     }
 
     /// Load every `*.json` file under `dir` (recursively, sorted, skipping dot-files), then
@@ -104,21 +160,7 @@ impl Catalog {
     /// [`Catalog::load_dir`] with `$ref`s allowed to reach files below `refs_root` (which
     /// should contain `dir`) instead of `dir`.
     pub fn load_dir_with_root(dir: &Path, refs_root: Option<&Path>) -> Result<Self> {
-        let mut cat = Catalog::empty(dir, refs_root);
-        let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, &e))?;
-        if !meta.is_dir() {
-            return Err(Error::io(
-                dir,
-                &std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
-            ));
-        }
-        let mut files = Vec::new();
-        cat.walk(dir, &mut files)?;
-        for file in files {
-            cat.load(&file)?;
-        }
-        cat.finish()?;
-        Ok(cat)
+        Self::load_dirs(&[dir], refs_root)
     }
 
     /// Load one standalone schema file and every file it refers to (below its directory).
@@ -129,7 +171,7 @@ impl Catalog {
     /// [`Catalog::load_file`] with `$ref`s allowed to reach files below `refs_root`.
     pub fn load_file_with_root(path: &Path, refs_root: Option<&Path>) -> Result<Self> {
         let root_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut cat = Catalog::empty(&root_dir, refs_root);
+        let mut cat = Catalog::empty(&[&root_dir], refs_root);
         if path.is_dir() {
             return Err(Error::io(
                 path,
@@ -176,19 +218,32 @@ impl Catalog {
         for id in self.docs.len()..self.store.docs().len() {
             let stored = &self.store.doc(id).path;
             let key = self.store.key_of(stored);
-            let (path, rel) = match key.strip_prefix(&self.root_key) {
-                Ok(rel) => (self.root_dir.join(rel), slash_path(rel)),
-                Err(_) => {
+            // The innermost root holding the file (roots may nest).
+            let below = self
+                .roots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| key.strip_prefix(&r.key).ok().map(|rel| (i, rel)))
+                .max_by_key(|(_, rel)| std::cmp::Reverse(rel.components().count()));
+            let (path, rel, root) = match below {
+                Some((i, rel)) => (self.roots[i].dir.join(rel), slash_path(rel), i),
+                None => {
                     let name = key.file_name().map(PathBuf::from).unwrap_or_default();
                     (
                         key.clone(),
                         slash_path(&PathBuf::from("__external__").join(name)),
+                        0,
                     )
                 }
             };
             self.read_paths.push(path.clone());
             let uri = self.canonical(self.store.resource_at(id, "").1);
-            self.docs.push(Document { path, rel, uri });
+            self.docs.push(Document {
+                path,
+                rel,
+                uri,
+                root,
+            });
         }
     }
 
@@ -281,7 +336,12 @@ impl Catalog {
 
     /// `uri` as shown in generated code: file URIs below the root become synthetic.
     fn canonical(&self, uri: &str) -> String {
-        match uri.strip_prefix(&self.root_file_uri) {
+        let below = self
+            .roots
+            .iter()
+            .filter_map(|r| uri.strip_prefix(&r.file_uri))
+            .min_by_key(|rest| rest.len());
+        match below {
             Some(rest) => format!("{SYNTHETIC_BASE}{rest}"),
             None => uri.to_owned(),
         }
@@ -320,6 +380,13 @@ impl Catalog {
         let doc = &self.docs[loc.doc];
         let p = self.store.doc(loc.doc).map.position(&loc.pointer);
         Error::schema(&doc.path, &loc.pointer, message).with_position(Some((p.line, p.col)))
+    }
+
+    /// 1-based (line, column) of the value at `loc` in its file (of an object member: of
+    /// its key), or of its nearest ancestor the source map knows.
+    pub fn position(&self, loc: &Loc) -> (usize, usize) {
+        let p = self.store.doc(loc.doc).map.position(&loc.pointer);
+        (p.line, p.col)
     }
 
     /// The innermost resource containing `loc`: (resource root location, its canonical URI).

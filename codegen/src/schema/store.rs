@@ -88,10 +88,12 @@ pub struct DocStore {
     anchors: HashMap<String, (DocId, String)>,
     /// (document, pointer, reference) → resolved (document, pointer).
     cache: RefCell<HashMap<RefKey, (DocId, String)>>,
-    /// Files outside this directory are never read through a `$ref` (`None`: no limit).
-    root: Option<PathBuf>,
+    /// Files outside these directories are never read through a `$ref` (empty: no limit).
+    roots: Vec<PathBuf>,
     /// `$id`s registered twice: (document, pointer of the second, URI, first location).
     duplicates: Vec<DuplicateId>,
+    /// `$ref`s to check later ([`DocStore::defer_ref_checks`]): (document, pointer, reference).
+    deferred: Option<Vec<(DocId, String, String)>>,
 }
 
 /// A resource URI claimed twice (see [`DocStore::duplicate_ids`]).
@@ -126,21 +128,26 @@ impl DocStore {
             resources: HashMap::new(),
             anchors: HashMap::new(),
             cache: RefCell::new(HashMap::new()),
-            root: None,
+            roots: Vec::new(),
             duplicates: Vec::new(),
+            deferred: None,
         }
     }
 
     /// Refuse `$ref`s that lead to files outside `root` (a directory; relative paths are
-    /// taken from the current directory). Set before loading anything.
+    /// taken from the current directory). Set before loading anything. Called again, it adds
+    /// a root: a `$ref` may then lead below any of them.
     pub fn with_root(mut self, root: &Path) -> DocStore {
-        self.root = Some(self.key_path(root));
+        let key = self.key_path(root);
+        if !self.roots.contains(&key) {
+            self.roots.push(key);
+        }
         self
     }
 
-    /// The root set with [`DocStore::with_root`] (normalized, absolute for disk stores).
+    /// The first root set with [`DocStore::with_root`] (normalized, absolute for disk stores).
     pub fn root(&self) -> Option<&Path> {
-        self.root.as_deref()
+        self.roots.first().map(PathBuf::as_path)
     }
 
     /// Every `$id` that named a resource already registered.
@@ -305,10 +312,34 @@ impl DocStore {
         }
         // Every reference must resolve now, so a typo is an input error even where the
         // comparison would never look.
+        if let Some(deferred) = &mut self.deferred {
+            deferred.extend(
+                refs.into_iter()
+                    .map(|(_, reference, ptr)| (id, ptr, reference)),
+            );
+            return Ok(id);
+        }
         for (_, reference, ptr) in &refs {
             self.resolve(id, ptr, reference)?;
         }
         Ok(id)
+    }
+
+    /// Check `$ref`s only in [`DocStore::check_deferred`], not as each file loads: for
+    /// several roots loaded one after the other, where a file may refer by `$id` to a file
+    /// of a root not loaded yet.
+    pub fn defer_ref_checks(mut self) -> DocStore {
+        self.deferred = Some(Vec::new());
+        self
+    }
+
+    /// Resolve every `$ref` deferred by [`DocStore::defer_ref_checks`] (the first that does
+    /// not resolve is the error), and check the next ones as they load again.
+    pub fn check_deferred(&mut self) -> Result<(), CompatError> {
+        for (id, ptr, reference) in self.deferred.take().unwrap_or_default() {
+            self.resolve(id, &ptr, &reference)?;
+        }
+        Ok(())
     }
 
     /// Refuse `target` (a file a `$ref` leads to) when it lies outside the root.
@@ -328,18 +359,22 @@ impl DocStore {
                     (Ok(t), Ok(r)) if !t.starts_with(&r)
                 )
         };
-        match &self.root {
-            Some(root) if matches!(self.source, Source::Disk) && outside(root) => Err(CompatError::Ref {
-                file: self.docs[doc].path.clone(),
-                pointer: format!("{pointer}/$ref"),
-                reference: reference.to_string(),
-                reason: format!(
-                    "it leads outside the schema root {} (only files below the root are read; widen the root explicitly with `Config::allow_refs_under`)",
-                    root.display()
-                ),
-            }),
-            _ => Ok(()),
+        if self.roots.is_empty()
+            || !matches!(self.source, Source::Disk)
+            || !self.roots.iter().all(|root| outside(root))
+        {
+            return Ok(());
         }
+        let roots: Vec<String> = self.roots.iter().map(|r| r.display().to_string()).collect();
+        Err(CompatError::Ref {
+            file: self.docs[doc].path.clone(),
+            pointer: format!("{pointer}/$ref"),
+            reference: reference.to_string(),
+            reason: format!(
+                "it leads outside the schema root {} (only files below the root are read; widen the root explicitly with `Config::allow_refs_under`)",
+                roots.join(" and ")
+            ),
+        })
     }
 
     fn key_path(&self, path: &Path) -> PathBuf {

@@ -21,6 +21,18 @@ fn main() -> Result<(), Box<dyn Error>> {
             .out_file_name(format!("{stem}.rs"))
             .generate()?;
     }
+    // A service's catalog: two own roots plus the platform's catalog as extern types
+    // (`::pmp_events`, found through `DEP_PMP_EVENTS_SCHEMAS`), with `patient.created`
+    // added to this `AnyEvent`.
+    pmp_event_codegen::Config::new()
+        .schemas_dir("../fixtures/service/schemas")
+        .schemas_dir("../fixtures/service/shared")
+        .extern_catalog("pmp_events")
+        .extern_event("patient.created")
+        .type_attribute("Slot", "#[derive(Eq, Hash, PartialOrd, Ord)]")
+        .field_attribute("BookingRequestedV1.note", r#"#[serde(alias = "remark")]"#)
+        .out_file_name("service.rs")
+        .generate()?;
     println!("cargo:rerun-if-changed=../fixtures");
     Ok(())
 }

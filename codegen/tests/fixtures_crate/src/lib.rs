@@ -38,3 +38,9 @@ fixtures!(
     untagged_one_of,
     validation_only,
 );
+
+/// A service's catalog (`codegen/tests/fixtures/service`): two own schema roots, the
+/// platform's types reused from `pmp_events`, `patient.created` in its `AnyEvent`.
+pub mod service {
+    include!(concat!(env!("OUT_DIR"), "/service.rs"));
+}

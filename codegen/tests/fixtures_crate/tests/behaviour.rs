@@ -174,8 +174,8 @@ fn non_ascii_properties_keep_their_wire_names() {
     use non_ascii::{Messung, MessungEinheit, MessungMingZi};
     let value = json!({"größe": 7, "grösse": "a", "grosse": false, "名前": "n", "名字": {"値": 2.5}, "🙂": "s", "einheit": "größe"});
     let typed: Messung = serde_json::from_value(value.clone()).unwrap();
-    assert_eq!(typed.grosse_4, 7);
-    assert_eq!(typed.grosse_3.as_deref(), Some("a"));
+    assert_eq!(typed.grosse_1, 7);
+    assert_eq!(typed.grosse_2.as_deref(), Some("a"));
     assert_eq!(typed.grosse, Some(false));
     assert_eq!(typed.ming_qian, "n");
     assert_eq!(typed.ming_zi, Some(MessungMingZi { zhi: Some(2.5) }));
@@ -185,7 +185,7 @@ fn non_ascii_properties_keep_their_wire_names() {
     assert_eq!("µm".parse::<MessungEinheit>(), Ok(MessungEinheit::Um));
     // Unknown fields are still denied: the renamed fields did not open the struct.
     assert!(
-        serde_json::from_value::<Messung>(json!({"größe": 1, "名前": "n", "grosse_4": 1})).is_err()
+        serde_json::from_value::<Messung>(json!({"größe": 1, "名前": "n", "grosse_1": 1})).is_err()
     );
 }
 
@@ -323,4 +323,39 @@ fn integer_widths_follow_bounds() {
         "medium": 1, "big": 1, "signed": 1, "unbounded": 1, "ratio": 0.1
     }))
     .is_err());
+}
+
+#[test]
+fn fields_and_wire_order_follow_the_schema_not_the_alphabet() {
+    // object.json declares order_id, type, shipTo, note, empty, anything (not sorted).
+    let order: object::Order = serde_json::from_value(json!({
+        "anything": 1, "empty": {}, "note": "n", "shipTo": {"city": "Berlin"},
+        "type": "standard", "order_id": 1
+    }))
+    .unwrap();
+    let wire = serde_json::to_string(&order).unwrap();
+    let at = |key: &str| {
+        wire.find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} missing from {wire}"))
+    };
+    let keys = ["order_id", "type", "shipTo", "note", "empty", "anything"];
+    for pair in keys.windows(2) {
+        assert!(
+            at(pair[0]) < at(pair[1]),
+            "{} after {} in {wire}",
+            pair[0],
+            pair[1]
+        );
+    }
+    // A struct literal in declared order compiles (the fields exist in that order).
+    let object::Order {
+        order_id,
+        r#type,
+        ship_to,
+        ..
+    } = order;
+    assert_eq!(
+        (order_id, r#type.as_str(), ship_to.city.as_str()),
+        (1, "standard", "Berlin")
+    );
 }
