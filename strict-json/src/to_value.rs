@@ -76,7 +76,11 @@ impl std::error::Error for ToValueError {
 }
 
 /// Serialize `value` into a [`Value`], refusing a key written twice into one object (at any
-/// depth). See the [module docs](self).
+/// depth), e.g. by a `#[serde(flatten)]` map that repeats a declared field: that fails with
+/// [`ToValueError::DuplicateKey`] and the key's JSON pointer, exactly where
+/// [`from_slice`](crate::from_slice) would fail on `serde_json::to_writer`'s output.
+/// Otherwise the result is `serde_json::to_value`'s, except that an `f32` becomes the `f64`
+/// of its shortest decimal form (what a reader of the written JSON sees).
 pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, ToValueError> {
     value.serialize(Checked).map_err(|e| match e.reversed_path {
         Some(path) => ToValueError::DuplicateKey {
