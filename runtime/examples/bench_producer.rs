@@ -9,7 +9,9 @@
 //! * `robust_outage_novalidate`: the same with validation off (shows validation's cost).
 //! * `robust_write_ahead`: write-ahead mode (every event fsynced to the spool, group commit).
 //! * `drain`: events spooled while the broker is down, then the rate of sending them after
-//!   it comes back.
+//!   it comes back: from the moment the producer sees the broker again (`Draining`) until
+//!   the spool is empty. The time before that, the reconnection probe's backoff (random,
+//!   full jitter), is printed per round as `case=drain_reconnect ms_per_round=[..]`.
 //! * `publish_latency_outage`: the duration of every `publish()` call while events are
 //!   published at a steady `BENCH_LATENCY_RATE` per second (default 5,000) across a cycle
 //!   of broker up, broker down (events spooled), broker up again (the spool drains while
@@ -18,7 +20,8 @@
 //!   (the machine's own scheduling delay, for comparison).
 //!
 //! Each case runs `BENCH_PRODUCER_ROUNDS` times (default 3), interleaved; the best rate
-//! counts. Runs against librdkafka's mock cluster, and also against `KAFKA_BOOTSTRAP_SERVERS` when
+//! counts. `BENCH_PRODUCER_CASES` (comma-separated names) runs only those cases and `raw`,
+//! without the latency case (for profiling one path). Runs against librdkafka's mock cluster, and also against `KAFKA_BOOTSTRAP_SERVERS` when
 //! set (cases suffixed `_kafka`; every `KAFKA_*` setting applies, SASL_SSL included; topic
 //! `bench-events` should exist, else broker auto-creation makes it), and against the 3-broker
 //! cluster at `KAFKA_CLUSTER_BOOTSTRAP_SERVERS` when set (cases suffixed `_cluster`;
@@ -202,7 +205,7 @@ async fn robust(cfg: ProducerConfig, evs: &[BenchEvent]) -> f64 {
     m.published as f64 / secs
 }
 
-async fn drain(evs: &[BenchEvent]) -> f64 {
+async fn drain(evs: &[BenchEvent]) -> DrainRun {
     let cluster = MockCluster::new(1).expect("mock");
     cluster.create_topic(TOPIC, 16, 1).expect("topic");
     let bootstrap = cluster.bootstrap_servers();
@@ -219,13 +222,36 @@ async fn drain(evs: &[BenchEvent]) -> f64 {
     }
     let depth = producer.metrics().spool_depth;
     cluster.broker_up(-1).expect("up");
+    let up_at = Instant::now();
+    // The drain starts when the producer's reconnection probe sees the broker (`Draining`).
+    let mut state = producer.state_watch();
+    let _ = state
+        .wait_for(|s| {
+            matches!(
+                s,
+                pmp_event_runtime::producer::ConnectionState::Draining
+                    | pmp_event_runtime::producer::ConnectionState::Up
+            )
+        })
+        .await;
     let start = Instant::now();
     while producer.metrics().spool_depth > 0 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let secs = start.elapsed().as_secs_f64();
     producer.shutdown(Duration::from_secs(10)).await;
-    depth as f64 / secs
+    DrainRun {
+        rate: depth as f64 / secs,
+        reconnect: start - up_at,
+    }
+}
+
+/// One `drain` round: the rate from `Draining` to an empty spool, and how long the
+/// reconnection probe took to see the broker after it came back (backoff with full jitter,
+/// so it varies from round to round).
+struct DrainRun {
+    rate: f64,
+    reconnect: Duration,
 }
 
 /// `publish()` latency across an outage cycle (see the module docs).
@@ -328,20 +354,37 @@ async fn run_target(kafka: &KafkaConfig, suffix: &str, evs: &[BenchEvent], round
         "robust_write_ahead",
         "drain",
     ];
+    // `BENCH_PRODUCER_CASES=drain,robust_outage` runs only those (and `raw`), for profiling.
+    let only = std::env::var("BENCH_PRODUCER_CASES").ok();
+    let on = |name: &str| {
+        name == "raw"
+            || only
+                .as_deref()
+                .is_none_or(|o| o.split(',').any(|c| c == name))
+    };
     let mut best = [0f64; 5];
+    let mut reconnects = Vec::new();
     for _ in 0..rounds {
         let mut rates = [0f64; 5];
         rates[0] = raw(kafka, evs);
-        let dir = tempfile::tempdir().expect("tempdir");
-        rates[1] = robust(robust_config(kafka, dir.path()), evs).await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        rates[2] = robust(robust_config(kafka, dir.path()).with_validation(false), evs).await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = robust_config(kafka, dir.path())
-            .with_durability(pmp_event_runtime::producer::Durability::write_ahead());
-        rates[3] = robust(cfg, evs).await;
-        if suffix.is_empty() {
-            rates[4] = drain(evs).await;
+        if on(names[1]) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            rates[1] = robust(robust_config(kafka, dir.path()), evs).await;
+        }
+        if on(names[2]) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            rates[2] = robust(robust_config(kafka, dir.path()).with_validation(false), evs).await;
+        }
+        if on(names[3]) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let cfg = robust_config(kafka, dir.path())
+                .with_durability(pmp_event_runtime::producer::Durability::write_ahead());
+            rates[3] = robust(cfg, evs).await;
+        }
+        if suffix.is_empty() && on(names[4]) {
+            let run = drain(evs).await;
+            rates[4] = run.rate;
+            reconnects.push(run.reconnect.as_millis());
         }
         for (b, r) in best.iter_mut().zip(rates) {
             *b = b.max(r);
@@ -351,6 +394,9 @@ async fn run_target(kafka: &KafkaConfig, suffix: &str, evs: &[BenchEvent], round
         if rate > 0.0 {
             print(&format!("{name}{suffix}"), rate, best[0]);
         }
+    }
+    if !reconnects.is_empty() {
+        println!("case=drain_reconnect ms_per_round={reconnects:?}");
     }
 }
 
@@ -385,7 +431,7 @@ async fn main() {
         )
         .await;
     }
-    {
+    if std::env::var("BENCH_PRODUCER_CASES").is_err() {
         let evs = evs.clone();
         tokio::task::spawn_blocking(move || publish_latency_outage(&evs))
             .await

@@ -8,7 +8,7 @@
 //! JSON document the toolkit reads as data or as a schema goes through this crate:
 //!
 //! - the runtime's envelope parser (consumer: class `duplicate_key` with the pointer in
-//!   `dlq.pointer`; producer: validation before send refuses the event);
+//!   `dlq.pointer`);
 //! - the generator's schema loader, and `eventctl`'s compat, lint and topic readers.
 //!
 //! Keys are compared after unescaping (`"a"` and `"\u0061"` are the same key), because
@@ -27,6 +27,14 @@
 //! fields) for duplicates, deserialize that field with [`ValueSeed`] and one
 //! [`DuplicateTracker`] for the whole document; [`DuplicateTracker::into_error`] turns the
 //! deserializer's error into an [`Error`] naming the pointer.
+//!
+//! The writing side: [`to_value`] serializes into a [`Value`] and refuses a key written
+//! twice (a `#[serde(flatten)]` map repeating a declared field), so the producer validates
+//! what it is about to send without writing and re-parsing it.
+
+mod to_value;
+
+pub use to_value::{to_value, ToValueError};
 
 use std::fmt;
 

@@ -92,7 +92,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::ConfigError;
-use crate::envelope::{redact_serde_message, DecodeError, Envelope, RawEnvelope};
+use crate::envelope::{redact_serde_message, Envelope};
 
 use crate::payload::EventPayload;
 use crate::spool::{RecoveryReport, SpoolError};
@@ -274,25 +274,24 @@ impl RobustProducer {
             version: P::VERSION,
             message: redact_serde_message(&e.to_string()),
         };
-        let mut value = Vec::with_capacity(512);
-        serde_json::to_writer(&mut value, &envelope).map_err(ser_err)?;
         if self.validate {
-            // Validate the bytes that go on the wire, read back the way consumers read them:
-            // a key written twice (e.g. a flattened map repeating a declared property) is
-            // refused as `duplicate_key`, like every consumer would.
-            let raw = RawEnvelope::parse(&value).map_err(|e| match e {
-                DecodeError::DuplicateKey { pointer } => PublishError::Invalid {
+            // Validate what `to_writer` below puts on the wire: a key the payload's
+            // `Serialize` writes twice (e.g. a flattened map repeating a declared property)
+            // is refused as `duplicate_key`, as every consumer would refuse it. Checked while
+            // building the value, so the wire bytes are not parsed back.
+            let payload = pmp_strict_json::to_value(envelope.payload).map_err(|e| match e {
+                pmp_strict_json::ToValueError::DuplicateKey { pointer } => PublishError::Invalid {
                     event_type: P::EVENT_TYPE,
                     version: P::VERSION,
-                    pointer: pointer
-                        .strip_prefix("/payload")
-                        .map_or(pointer.clone(), str::to_owned),
+                    pointer,
                     keyword: "duplicate_key".to_owned(),
                 },
-                other => ser_err(serde::ser::Error::custom(other)),
+                pmp_strict_json::ToValueError::Serialize(e) => ser_err(e),
             })?;
-            self.validators.validate::<P>(&raw.payload)?;
+            self.validators.validate::<P>(&payload)?;
         }
+        let mut value = Vec::with_capacity(512);
+        serde_json::to_writer(&mut value, &envelope).map_err(ser_err)?;
         let event_id = envelope.event_id;
         let (handle, tx) = DeliveryHandle::new(event_id);
         let _span =

@@ -1,5 +1,7 @@
 //! Record framing and segment scanning (format described in the [module docs](super)).
 
+use super::RecordRef;
+#[cfg(test)]
 use super::SpoolRecord;
 
 /// Segment file magic, first 8 bytes of every `.seg` file.
@@ -36,20 +38,20 @@ pub(crate) enum FrameTooLarge {
 pub(crate) fn encode_frame(
     out: &mut Vec<u8>,
     seq: u64,
-    record: &SpoolRecord,
+    record: &RecordRef<'_>,
 ) -> Result<usize, FrameTooLarge> {
     let start = out.len();
     out.extend_from_slice(&[0u8; FRAME_PREFIX_LEN]);
     out.extend_from_slice(&seq.to_le_bytes());
     put_u16_bytes(out, record.topic.as_bytes())?;
-    put_u32_bytes(out, &record.key)?;
+    put_u32_bytes(out, record.key)?;
     let n_headers = u16::try_from(record.headers.len()).map_err(|_| FrameTooLarge::TooLarge)?;
     out.extend_from_slice(&n_headers.to_le_bytes());
     for (name, value) in &record.headers {
         put_u16_bytes(out, name.as_bytes())?;
         put_u32_bytes(out, value)?;
     }
-    put_u32_bytes(out, &record.value)?;
+    put_u32_bytes(out, record.value)?;
     let len = out.len() - start - FRAME_PREFIX_LEN;
     if len > MAX_FRAME_LEN {
         out.truncate(start);
@@ -113,7 +115,14 @@ pub(crate) fn check_frame(buf: &[u8], pos: usize) -> Result<(u64, usize), FrameD
 }
 
 /// Decode a complete frame (as returned by [`check_frame`]) into its record.
+#[cfg(test)]
 pub(crate) fn decode_frame(frame: &[u8]) -> Result<(u64, SpoolRecord), FrameDamage> {
+    decode_frame_ref(frame).map(|(seq, record)| (seq, record.to_owned()))
+}
+
+/// Decode a complete frame (as returned by [`check_frame`]), borrowing the record's fields
+/// from `frame`.
+pub(crate) fn decode_frame_ref(frame: &[u8]) -> Result<(u64, RecordRef<'_>), FrameDamage> {
     let (seq, len) = check_frame(frame, 0)?;
     if len != frame.len() {
         return Err(FrameDamage::BadLength);
@@ -145,26 +154,26 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn decode_body(body: &[u8]) -> Option<SpoolRecord> {
+fn decode_body(body: &[u8]) -> Option<RecordRef<'_>> {
     let mut r = Reader { buf: body };
     let n = r.u16()?;
-    let topic = std::str::from_utf8(r.take(n)?).ok()?.to_owned();
+    let topic = std::str::from_utf8(r.take(n)?).ok()?;
     let n = r.u32()?;
-    let key = r.take(n)?.to_vec();
+    let key = r.take(n)?;
     let n_headers = r.u16()?;
     let mut headers = Vec::with_capacity(n_headers);
     for _ in 0..n_headers {
         let n = r.u16()?;
-        let name = std::str::from_utf8(r.take(n)?).ok()?.to_owned();
+        let name = std::str::from_utf8(r.take(n)?).ok()?;
         let n = r.u32()?;
-        headers.push((name, r.take(n)?.to_vec()));
+        headers.push((name, r.take(n)?));
     }
     let n = r.u32()?;
-    let value = r.take(n)?.to_vec();
+    let value = r.take(n)?;
     if !r.buf.is_empty() {
         return None;
     }
-    Some(SpoolRecord {
+    Some(RecordRef {
         topic,
         key,
         headers,
@@ -303,7 +312,7 @@ mod tests {
         let mut offsets = Vec::new();
         for i in 0..n {
             offsets.push(buf.len());
-            encode_frame(&mut buf, 1000 + u64::from(i), &rec(i)).unwrap();
+            encode_frame(&mut buf, 1000 + u64::from(i), &(&rec(i)).into()).unwrap();
         }
         (buf, offsets)
     }
@@ -312,7 +321,7 @@ mod tests {
     fn frame_round_trip() {
         let mut buf = Vec::new();
         let r = rec(3);
-        let len = encode_frame(&mut buf, 42, &r).unwrap();
+        let len = encode_frame(&mut buf, 42, &(&r).into()).unwrap();
         assert_eq!(len, buf.len());
         let (seq, back) = decode_frame(&buf).unwrap();
         assert_eq!(seq, 42);

@@ -132,7 +132,9 @@ use std::sync::Arc;
 pub use frame::FrameDamage;
 #[doc(hidden)]
 pub use io::{SpoolFaults, WriteFault};
-pub(crate) use store::{load_batch, RecordSource, Spool};
+#[cfg(test)]
+pub(crate) use store::load_batch;
+pub(crate) use store::{for_each_loaded, RecordSource, Spool};
 
 /// Default size at which the active segment is closed and a new one started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 4 * 1024 * 1024;
@@ -155,6 +157,47 @@ impl std::fmt::Debug for SpoolRecord {
             .field("headers", &self.headers.len())
             .field("value_len", &self.value.len())
             .finish()
+    }
+}
+
+/// One record, borrowed: what [`Spool::append`] encodes and what the drain decodes from
+/// a frame and sends, without copying key, headers and value into owned buffers.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct RecordRef<'a> {
+    pub topic: &'a str,
+    pub key: &'a [u8],
+    pub headers: Vec<(&'a str, &'a [u8])>,
+    pub value: &'a [u8],
+}
+
+impl RecordRef<'_> {
+    #[cfg(test)]
+    pub(crate) fn to_owned(&self) -> SpoolRecord {
+        SpoolRecord {
+            topic: self.topic.to_owned(),
+            key: self.key.to_vec(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.to_vec()))
+                .collect(),
+            value: self.value.to_vec(),
+        }
+    }
+}
+
+impl<'a> From<&'a SpoolRecord> for RecordRef<'a> {
+    fn from(r: &'a SpoolRecord) -> Self {
+        RecordRef {
+            topic: &r.topic,
+            key: &r.key,
+            headers: r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice()))
+                .collect(),
+            value: &r.value,
+        }
     }
 }
 

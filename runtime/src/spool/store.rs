@@ -1,6 +1,6 @@
 //! The spool's in-memory side: the index of live records, the segments, and the write
 //! buffer of bytes not yet known to be on disk. No file system call happens here except
-//! reading a record that is already on disk ([`RecordSource::load`]); writing, fsyncing and
+//! reading a record that is already on disk ([`for_each_loaded`]); writing, fsyncing and
 //! deleting files is the commit's job (`commit.rs`), outside the producer's lock.
 
 use std::collections::BTreeMap;
@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use super::frame::{self, FrameDamage};
 use super::io::{self, Io};
-use super::{RecoveryReport, SpoolError, SpoolLimits, SpoolRecord};
+#[cfg(test)]
+use super::SpoolRecord;
+use super::{RecordRef, RecoveryReport, SpoolError, SpoolLimits};
 
 /// While the disk is failing, at most this many bytes are held in memory (and at most the
 /// spool's byte bound); a new record beyond it is refused with the disk's error.
@@ -105,7 +107,6 @@ pub(crate) enum RecordSource {
         bytes: Vec<u8>,
     },
     Disk {
-        seq: u64,
         file: Arc<File>,
         path: PathBuf,
         offset: u64,
@@ -114,8 +115,8 @@ pub(crate) enum RecordSource {
 }
 
 /// Check a frame read for `seq`.
-fn decode_checked(seq: u64, bytes: &[u8]) -> Result<SpoolRecord, SpoolError> {
-    match frame::decode_frame(bytes) {
+fn decode_checked(seq: u64, bytes: &[u8]) -> Result<RecordRef<'_>, SpoolError> {
+    match frame::decode_frame_ref(bytes) {
         Ok((s, rec)) if s == seq => Ok(rec),
         Ok(_) => Err(SpoolError::Damaged {
             seq,
@@ -125,15 +126,16 @@ fn decode_checked(seq: u64, bytes: &[u8]) -> Result<SpoolRecord, SpoolError> {
     }
 }
 
-/// Most bytes read from disk at once by [`load_batch`].
+/// Most bytes read from disk at once by [`for_each_loaded`].
 const MAX_BATCH_READ: u64 = 4 * 1024 * 1024;
 
 /// Load a batch of records (in order), reading adjacent on-disk frames of one segment with
-/// a single read. `None` where the record was gone.
-pub(crate) fn load_batch(
+/// a single read, and hand each to `f`, borrowed from the read buffer (`None` where the
+/// record was gone). Stops early when `f` returns `false`.
+pub(crate) fn for_each_loaded(
     batch: Vec<(u64, Option<RecordSource>)>,
-) -> Vec<(u64, Option<Result<SpoolRecord, SpoolError>>)> {
-    let mut out = Vec::with_capacity(batch.len());
+    mut f: impl FnMut(u64, Option<Result<RecordRef<'_>, SpoolError>>) -> bool,
+) {
     let mut i = 0;
     while i < batch.len() {
         let (seq, source) = &batch[i];
@@ -141,7 +143,25 @@ pub(crate) fn load_batch(
             file, path, offset, ..
         }) = source
         else {
-            out.push((*seq, source.as_ref().map(RecordSource::load)));
+            let go_on = match source {
+                None => f(*seq, None),
+                Some(RecordSource::Memory {
+                    seq,
+                    bytes,
+                    start,
+                    len,
+                }) => f(
+                    *seq,
+                    Some(decode_checked(*seq, &bytes[*start..*start + *len])),
+                ),
+                Some(RecordSource::Copied { seq, bytes }) => {
+                    f(*seq, Some(decode_checked(*seq, bytes)))
+                }
+                Some(RecordSource::Disk { .. }) => unreachable!("matched above"),
+            };
+            if !go_on {
+                return;
+            }
             i += 1;
             continue;
         };
@@ -178,37 +198,38 @@ pub(crate) fn load_batch(
                 }
                 Err(e) => Err(e.clone()),
             };
-            out.push((*seq, Some(result)));
+            if !f(*seq, Some(result)) {
+                return;
+            }
         }
         i = j;
     }
+}
+
+/// [`for_each_loaded`] into owned records.
+#[cfg(test)]
+pub(crate) fn load_batch(
+    batch: Vec<(u64, Option<RecordSource>)>,
+) -> Vec<(u64, Option<Result<SpoolRecord, SpoolError>>)> {
+    let mut out = Vec::with_capacity(batch.len());
+    for_each_loaded(batch, |seq, loaded| {
+        out.push((seq, loaded.map(|r| r.map(|r| r.to_owned()))));
+        true
+    });
     out
 }
 
 impl RecordSource {
     /// Read and check the record.
-    pub(crate) fn load(&self) -> Result<SpoolRecord, SpoolError> {
-        let decoded = match self {
-            RecordSource::Memory {
+    #[cfg(test)]
+    pub(crate) fn load(self, seq: u64) -> Result<SpoolRecord, SpoolError> {
+        match load_batch(vec![(seq, Some(self))]).pop() {
+            Some((_, Some(result))) => result,
+            _ => Err(SpoolError::Damaged {
                 seq,
-                bytes,
-                start,
-                len,
-            } => decode_checked(*seq, &bytes[*start..*start + *len]),
-            RecordSource::Copied { seq, bytes } => decode_checked(*seq, bytes),
-            RecordSource::Disk {
-                seq,
-                file,
-                path,
-                offset,
-                len,
-            } => {
-                let mut buf = vec![0u8; *len];
-                io::read_at(file, &mut buf, *offset).map_err(io::io_err(path, "read"))?;
-                return decode_checked(*seq, &buf);
-            }
-        };
-        decoded
+                kind: FrameDamage::BadBody,
+            }),
+        }
     }
 }
 
@@ -301,17 +322,18 @@ impl Spool {
     /// Append a record. With `enforce_limits`, refuse it when the spool is at its bound, or
     /// when the disk is failing and the memory it may hold is used up. Never touches the
     /// disk: the bytes stay in memory until a commit has written and fsynced them.
-    pub(crate) fn append(
+    pub(crate) fn append<'r>(
         &mut self,
         seq: u64,
-        record: &SpoolRecord,
+        record: impl Into<RecordRef<'r>>,
         enforce_limits: bool,
     ) -> Result<(), SpoolError> {
+        let record = record.into();
         if self.closed {
             return Err(SpoolError::Closed);
         }
         self.scratch.clear();
-        let len = frame::encode_frame(&mut self.scratch, seq, record)
+        let len = frame::encode_frame(&mut self.scratch, seq, &record)
             .map_err(|_| SpoolError::RecordTooLarge)? as u64;
         if enforce_limits && self.disk_error.is_some() {
             let cap = MAX_MEMORY_BYTES.min(self.limits.max_bytes);
@@ -411,7 +433,6 @@ impl Spool {
             });
         }
         Some(RecordSource::Disk {
-            seq,
             file: seg.file.clone()?,
             path: io::seg_path(&self.dir, loc.segment),
             offset: loc.offset,
@@ -422,7 +443,7 @@ impl Spool {
     /// Read the record `seq`. `Ok(None)` if it is no longer in the spool.
     #[cfg(test)]
     pub(crate) fn read(&self, seq: u64) -> Result<Option<SpoolRecord>, SpoolError> {
-        self.locate(seq).map(|src| src.load()).transpose()
+        self.locate(seq).map(|src| src.load(seq)).transpose()
     }
 
     /// Remove `seq` (acknowledged by Kafka, permanently rejected, or found damaged).

@@ -3,31 +3,31 @@
 
 use super::*;
 
-pub(super) fn record_headers(rec: &SpoolRecord) -> OwnedHeaders {
+pub(super) fn record_headers(rec: &RecordRef<'_>) -> OwnedHeaders {
     let mut h = OwnedHeaders::new_with_capacity(rec.headers.len());
     for (k, v) in &rec.headers {
         h = h.insert(Header {
             key: k,
-            value: Some(v),
+            value: Some(*v),
         });
     }
     h
 }
 
-fn record_from_message(msg: &BorrowedMessage<'_>) -> SpoolRecord {
+fn record_from_message<'a>(msg: &'a BorrowedMessage<'_>) -> RecordRef<'a> {
     let headers = msg
         .headers()
         .map(|hs| {
             hs.iter()
-                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                .map(|h| (h.key, h.value.unwrap_or_default()))
                 .collect()
         })
         .unwrap_or_default();
-    SpoolRecord {
-        topic: msg.topic().to_owned(),
-        key: msg.key().unwrap_or_default().to_vec(),
+    RecordRef {
+        topic: msg.topic(),
+        key: msg.key().unwrap_or_default(),
         headers,
-        value: msg.payload().unwrap_or_default().to_vec(),
+        value: msg.payload().unwrap_or_default(),
     }
 }
 
@@ -142,11 +142,10 @@ impl ProducerContext for Ctx {
                     let mut core = shared.lock();
                     core.cycle_failed = true;
                     if let Origin::Direct(tx) = origin {
-                        let rec = record_from_message(msg);
-                        match core.spool.append(seq, &rec, false) {
+                        match core.spool.append(seq, record_from_message(msg), false) {
                             Ok(()) => {
                                 inc(&shared.counters.spooled);
-                                crate::observe::metrics::spooled(&rec.topic);
+                                crate::observe::metrics::spooled(msg.topic());
                                 if let Some(tx) = tx {
                                     core.pending.insert(seq, tx);
                                 }

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::config::ConfigError;
-use crate::spool::{load_batch, RecordSource, Spool, SpoolError, SpoolRecord};
+use crate::spool::{for_each_loaded, RecordRef, RecordSource, Spool, SpoolError};
 
 use super::config::{Durability, ProducerConfig};
 use super::delivery::{Delivery, Notifier, PublishError};

@@ -13,10 +13,45 @@ pub(crate) struct Prepared {
     pub version: u32,
 }
 
+/// The `version` and `event_id` header values, formatted on the stack (no allocation per
+/// event).
+struct HeaderText {
+    version: [u8; 10],
+    version_len: usize,
+    id: [u8; uuid::fmt::Hyphenated::LENGTH],
+}
+
+impl HeaderText {
+    fn new(version: u32, event_id: Uuid) -> HeaderText {
+        let mut digits = [0u8; 10];
+        let mut n = version;
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut text = HeaderText {
+            version: [0; 10],
+            version_len: digits.len() - at,
+            id: [0; uuid::fmt::Hyphenated::LENGTH],
+        };
+        text.version[..text.version_len].copy_from_slice(&digits[at..]);
+        event_id.hyphenated().encode_lower(&mut text.id);
+        text
+    }
+
+    fn version(&self) -> &[u8] {
+        &self.version[..self.version_len]
+    }
+}
+
 impl Prepared {
     fn headers(&self) -> OwnedHeaders {
-        let version = self.version.to_string();
-        let id = self.event_id.hyphenated().to_string();
+        let text = HeaderText::new(self.version, self.event_id);
         OwnedHeaders::new_with_capacity(3)
             .insert(Header {
                 key: "event_type",
@@ -24,27 +59,24 @@ impl Prepared {
             })
             .insert(Header {
                 key: "version",
-                value: Some(&version),
+                value: Some(text.version()),
             })
             .insert(Header {
                 key: "event_id",
-                value: Some(&id),
+                value: Some(&text.id[..]),
             })
     }
 
-    fn to_record(&self) -> SpoolRecord {
-        SpoolRecord {
-            topic: self.topic.to_owned(),
-            key: self.key.as_bytes().to_vec(),
+    fn to_record<'a>(&'a self, text: &'a HeaderText) -> RecordRef<'a> {
+        RecordRef {
+            topic: self.topic,
+            key: self.key.as_bytes(),
             headers: vec![
-                ("event_type".into(), self.event_type.as_bytes().to_vec()),
-                ("version".into(), self.version.to_string().into_bytes()),
-                (
-                    "event_id".into(),
-                    self.event_id.hyphenated().to_string().into_bytes(),
-                ),
+                ("event_type", self.event_type.as_bytes()),
+                ("version", text.version()),
+                ("event_id", &text.id[..]),
             ],
-            value: self.value.clone(),
+            value: &self.value,
         }
     }
 }
@@ -144,7 +176,8 @@ fn spool_append(
     seq: u64,
     p: &Prepared,
 ) -> Result<(), PublishError> {
-    if let Err(e) = core.spool.append(seq, &p.to_record(), true) {
+    let text = HeaderText::new(p.version, p.event_id);
+    if let Err(e) = core.spool.append(seq, p.to_record(&text), true) {
         if matches!(e, SpoolError::Full { .. }) {
             inc_failed(&shared.counters.spool_full, "spool_full");
         } else {

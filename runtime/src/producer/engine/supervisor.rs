@@ -154,44 +154,44 @@ impl Engine {
         let mut cursor = None;
         let mut failed = false;
         let mut damaged = Vec::new();
-        for (seq, loaded) in load_batch(batch) {
+        for_each_loaded(batch, |seq, loaded| {
             let Some(loaded) = loaded else {
                 cursor = Some(seq + 1);
-                continue;
+                return true;
             };
             let rec = match loaded {
                 Ok(r) => r,
                 Err(SpoolError::Damaged { kind, .. }) => {
                     damaged.push((seq, kind));
                     cursor = Some(seq + 1);
-                    continue;
+                    return true;
                 }
                 Err(e) => {
                     inc_failed(&shared.counters.spool_io, "spool_io");
                     tracing::error!(error = %e, "spool read failed; retrying later");
-                    break;
+                    return false;
                 }
             };
-            let record =
-                BaseRecord::with_opaque_to(rec.topic.as_str(), shared.take_off(seq, Origin::Spool))
-                    .key(rec.key.as_slice())
-                    .payload(rec.value.as_slice())
-                    .headers(record_headers(&rec));
+            let record = BaseRecord::with_opaque_to(rec.topic, shared.take_off(seq, Origin::Spool))
+                .key(rec.key)
+                .payload(rec.value)
+                .headers(record_headers(&rec));
             match kafka.send(record) {
                 Ok(()) => {
                     inc(&shared.counters.retries);
                     crate::observe::metrics::producer_retry();
                     cursor = Some(seq + 1);
                     sent += 1;
+                    true
                 }
                 Err((err, record)) => {
                     shared.grounded(&record.delivery_opaque);
                     shared.count_failure(err.rdkafka_error_code());
                     failed = err.rdkafka_error_code() != Some(RDKafkaErrorCode::QueueFull);
-                    break;
+                    false
                 }
             }
-        }
+        });
         let mut core = shared.lock();
         if failed {
             core.cycle_failed = true;
