@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::observe::metrics as observe;
+use crate::observe::trace::TraceContextHeaders;
 
 /// An event ready for Kafka: serialized envelope plus routing.
 pub(crate) struct Prepared {
@@ -11,13 +12,15 @@ pub(crate) struct Prepared {
     pub event_id: Uuid,
     pub event_type: &'static str,
     pub version: u32,
+    /// W3C trace context of the `publish` span (or the outbox row), written as headers.
+    pub trace: Option<TraceContextHeaders>,
 }
 
 impl Prepared {
     fn headers(&self) -> OwnedHeaders {
         let version = self.version.to_string();
         let id = self.event_id.hyphenated().to_string();
-        OwnedHeaders::new_with_capacity(3)
+        let headers = OwnedHeaders::new_with_capacity(5)
             .insert(Header {
                 key: "event_type",
                 value: Some(self.event_type),
@@ -29,21 +32,34 @@ impl Prepared {
             .insert(Header {
                 key: "event_id",
                 value: Some(&id),
+            });
+        let trace = self.trace.iter().flat_map(TraceContextHeaders::pairs);
+        trace.fold(headers, |h, (key, value)| {
+            h.insert(Header {
+                key,
+                value: Some(value),
             })
+        })
     }
 
     fn to_record(&self) -> SpoolRecord {
         SpoolRecord {
             topic: self.topic.to_owned(),
             key: self.key.as_bytes().to_vec(),
-            headers: vec![
+            headers: [
                 ("event_type".into(), self.event_type.as_bytes().to_vec()),
                 ("version".into(), self.version.to_string().into_bytes()),
                 (
                     "event_id".into(),
                     self.event_id.hyphenated().to_string().into_bytes(),
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(self.trace.iter().flat_map(|t| {
+                t.pairs()
+                    .map(|(k, v)| (k.to_owned(), v.as_bytes().to_vec()))
+            }))
+            .collect(),
             value: self.value.clone(),
         }
     }
