@@ -7,6 +7,9 @@
 //! * `robust_outage`: `RobustProducer`, outage mode, typed payloads, default settings
 //!   (schema validation on).
 //! * `robust_outage_novalidate`: the same with validation off (shows validation's cost).
+//! * `robust_outage_observed`: `robust_outage` with observability on (`support/observe_switch.rs`:
+//!   `publish` spans through `tracing-opentelemetry` with W3C headers written, and the
+//!   Prometheus recorder); every other case runs with it off in the same process.
 //! * `robust_write_ahead`: write-ahead mode (every event fsynced to the spool, group commit).
 //! * `drain`: events spooled while the broker is down, then the rate of sending them after
 //!   it comes back.
@@ -35,6 +38,9 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientConfig, ClientContext};
 use serde::{Deserialize, Serialize};
+
+#[path = "support/observe_switch.rs"]
+mod observe_switch;
 
 const TOPIC: &str = "bench-events";
 
@@ -325,10 +331,11 @@ async fn run_target(kafka: &KafkaConfig, suffix: &str, evs: &[BenchEvent], round
         "robust_outage_novalidate",
         "robust_write_ahead",
         "drain",
+        "robust_outage_observed",
     ];
-    let mut best = [0f64; 5];
+    let mut best = [0f64; 6];
     for _ in 0..rounds {
-        let mut rates = [0f64; 5];
+        let mut rates = [0f64; 6];
         rates[0] = raw(kafka, evs);
         let dir = tempfile::tempdir().expect("tempdir");
         rates[1] = robust(robust_config(kafka, dir.path()), evs).await;
@@ -341,6 +348,10 @@ async fn run_target(kafka: &KafkaConfig, suffix: &str, evs: &[BenchEvent], round
         if suffix.is_empty() {
             rates[4] = drain(evs).await;
         }
+        observe_switch::set(true);
+        let dir = tempfile::tempdir().expect("tempdir");
+        rates[5] = robust(robust_config(kafka, dir.path()), evs).await;
+        observe_switch::set(false);
         for (b, r) in best.iter_mut().zip(rates) {
             *b = b.max(r);
         }
@@ -362,6 +373,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
+    let _provider = observe_switch::install();
     let keys: Vec<uuid::Uuid> = (0..1000).map(|_| uuid::Uuid::new_v4()).collect();
     let evs = events(n, &keys);
     let size = Envelope::new("bench", evs[0].clone())
