@@ -594,7 +594,10 @@ fn example_services_are_probed_on_readyz_and_scraped_by_the_observability_profil
         let (host, port) = addr
             .rsplit_once(':')
             .unwrap_or_else(|| panic!("{name}: PMP_METRICS_ADDR {addr} has no port"));
-        assert_eq!(host, "0.0.0.0", "{name}: must listen beyond loopback to be scraped");
+        assert_eq!(
+            host, "0.0.0.0",
+            "{name}: must listen beyond loopback to be scraped"
+        );
         let test = words(&svc["healthcheck"]["test"], "healthcheck.test");
         assert_eq!(test[0], "CMD", "{name}");
         assert_eq!(test[1], "curl", "{name}");
@@ -642,7 +645,10 @@ fn example_services_are_probed_on_readyz_and_scraped_by_the_observability_profil
             }
         }
     }
-    assert_eq!(scraped, listening, "Prometheus scrapes each example service where it listens");
+    assert_eq!(
+        scraped, listening,
+        "Prometheus scrapes each example service where it listens"
+    );
     for name in listening.keys() {
         assert_eq!(
             depends_condition(prometheus, name),

@@ -85,16 +85,21 @@ async fn one_trace_per_event_across_the_real_broker_the_spool_and_the_outbox() {
     // request span name -> (event id, key)
     let mut requests: Vec<(&str, Uuid, u64)> = Vec::new();
 
-    // 1: the direct path.
+    // 1: the direct path (events published while still connecting are spooled).
+    wait_until("the producer is up", || {
+        producer.state() == ConnectionState::Up
+    })
+    .await;
     let handle = {
         let _request = tracing::info_span!("request direct").entered();
         producer.publish(event(0)).expect("publish")
     };
     requests.push(("request direct", handle.event_id(), base));
-    assert!(matches!(
-        tokio::time::timeout(WAIT, handle).await.expect("resolves"),
-        Ok(Delivery::Delivered { .. })
-    ));
+    let outcome = tokio::time::timeout(WAIT, handle).await.expect("resolves");
+    assert!(
+        matches!(outcome, Ok(Delivery::Delivered { .. })),
+        "{outcome:?}"
+    );
 
     // 2: through the spool while the broker is killed.
     b.kafka_local(&["kill", "broker"]);
@@ -107,10 +112,8 @@ async fn one_trace_per_event_across_the_real_broker_the_spool_and_the_outbox() {
         producer.publish(event(1)).expect("publish while down")
     };
     requests.push(("request spooled", handle.event_id(), base + 1));
-    assert!(matches!(
-        tokio::time::timeout(WAIT, handle).await.expect("resolves"),
-        Ok(Delivery::Spooled)
-    ));
+    let outcome = tokio::time::timeout(WAIT, handle).await.expect("resolves");
+    assert!(matches!(outcome, Ok(Delivery::Spooled)), "{outcome:?}");
     b.kafka_local(&["restart"]);
     wait_until("the spool drained after the restart", || {
         producer.metrics().spool_depth == 0
@@ -129,7 +132,11 @@ async fn one_trace_per_event_across_the_real_broker_the_spool_and_the_outbox() {
     };
     requests.push(("request outbox", staged, base + 2));
     let relay_spool = tempfile::tempdir().unwrap();
-    let relay_producer = Arc::new(robust_producer(&b.bootstrap, "otel-relay", relay_spool.path()));
+    let relay_producer = Arc::new(robust_producer(
+        &b.bootstrap,
+        "otel-relay",
+        relay_spool.path(),
+    ));
     let mut relay_config = RelayConfig::new(db.options.clone(), KafkaConfig::new(&b.bootstrap));
     relay_config.poll_interval = Duration::from_millis(200);
     let relay =
@@ -226,7 +233,11 @@ async fn one_trace_per_event_across_the_real_broker_the_spool_and_the_outbox() {
     }
     for span in &spans {
         for (k, v) in attributes(span) {
-            assert!(!v.contains("PII-REASON"), "payload value in {}.{k}", span.name);
+            assert!(
+                !v.contains("PII-REASON"),
+                "payload value in {}.{k}",
+                span.name
+            );
         }
     }
     db.drop_database().await;

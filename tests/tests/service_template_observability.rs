@@ -9,7 +9,8 @@
 //!    equal the records on the topic, and `pmp_consumer_lag_messages` falls to 0;
 //! 3. with the broker SIGKILLed, both `/readyz` answer 503; after the restart, 200 again.
 //!
-//! Builds the binary with `cargo build -p service-template` (same target directory).
+//! Builds the binary with `cargo build -p service-template` (same target directory, the
+//! runtime's `ssl-vendored` feature as the e2e crate has it).
 //! Kills and restarts the broker: run with `--test-threads=1` (as `scripts/test` does).
 
 mod e2e_support;
@@ -184,7 +185,10 @@ struct Metrics(Vec<(String, BTreeMap<String, String>, f64)>);
 impl Metrics {
     fn parse(text: &str) -> Metrics {
         let mut out = Vec::new();
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let (series, value) = line.rsplit_once(' ').expect("`series value`");
             let value: f64 = value.parse().expect("a number");
             let (name, labels) = match series.split_once('{') {
@@ -246,7 +250,16 @@ fn records_on_topic(bootstrap: &str) -> i64 {
 fn service_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "-q", "-p", "service-template", "--bin", "service-template"])
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "service-template",
+            "--bin",
+            "service-template",
+        ])
+        // The feature the e2e crate builds librdkafka with: no second librdkafka build.
+        .args(["--features", "pmp-event-runtime/ssl-vendored"])
         .current_dir(repo_root())
         .status()
         .expect("cargo runs");
@@ -296,7 +309,10 @@ async fn service_template_metrics_and_readiness_on_the_real_broker() {
         &[kafka[0], ("KAFKA_GROUP_ID", run.as_str())],
     );
     let (status, body) = consumer.first_readiness();
-    assert_eq!(status, 503, "not ready before its first statistics report: {body}");
+    assert_eq!(
+        status, 503,
+        "not ready before its first statistics report: {body}"
+    );
     consumer.wait_ready(200, "consumer connected and assigned");
 
     // 2: the producer; its counters move while it publishes.
@@ -311,7 +327,11 @@ async fn service_template_metrics_and_readiness_on_the_real_broker() {
     let published = |m: &Metrics| {
         m.sum(
             "pmp_producer_published_events_total",
-            &[("topic", TOPIC), ("event_type", "appointment.requested"), ("version", "1")],
+            &[
+                ("topic", TOPIC),
+                ("event_type", "appointment.requested"),
+                ("version", "1"),
+            ],
         )
     };
     let first = published(&producer.metrics());
@@ -335,7 +355,10 @@ async fn service_template_metrics_and_readiness_on_the_real_broker() {
 
     // What the consumer counted is what is on the topic, and its lag falls to 0.
     let on_topic = records_on_topic(&b.bootstrap);
-    assert!(on_topic >= accepted, "{on_topic} records, {accepted} accepted");
+    assert!(
+        on_topic >= accepted,
+        "{on_topic} records, {accepted} accepted"
+    );
     wait_until("the consumer caught up (lag 0 on every partition)", || {
         let m = consumer.metrics();
         let lag = m.series("pmp_consumer_lag_messages", &[("topic", TOPIC)]);
@@ -356,8 +379,16 @@ async fn service_template_metrics_and_readiness_on_the_real_broker() {
     for (_, labels, _) in &m.0 {
         for key in labels.keys() {
             assert!(
-                ["topic", "event_type", "version", "class", "partition", "le", "quantile"]
-                    .contains(&key.as_str()),
+                [
+                    "topic",
+                    "event_type",
+                    "version",
+                    "class",
+                    "partition",
+                    "le",
+                    "quantile"
+                ]
+                .contains(&key.as_str()),
                 "label {key} on /metrics"
             );
         }

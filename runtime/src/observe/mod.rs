@@ -1,7 +1,7 @@
 //! Observability: the metric names the runtime records and where they come from
 //! ([`metrics`]), and the liveness/readiness checks built on the producer's and the
 //! consumer's state ([`health`](crate::health)), the spans and the W3C trace context that
-//! crosses Kafka ([`trace`]; feature `otel`: [`otel`]).
+//! crosses Kafka ([`trace`]; with the feature `otel`, the module `otel`).
 //!
 //! Metrics go through the [`metrics`](https://docs.rs/metrics) facade: nothing is recorded
 //! unless the service installs a recorder (the `http` feature's server installs the

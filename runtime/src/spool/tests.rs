@@ -286,7 +286,9 @@ fn a_hand_written_version_1_segment_reads_back_with_its_trace_headers() {
     let mut traced = rec(2);
     let parent = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_vec();
     traced.headers.push(("traceparent".into(), parent));
-    traced.headers.push(("tracestate".into(), b"vendor=opaque".to_vec()));
+    traced
+        .headers
+        .push(("tracestate".into(), b"vendor=opaque".to_vec()));
 
     let dir = tempfile::tempdir().unwrap();
     let mut segment = b"PMPSPOOL".to_vec();
