@@ -176,7 +176,7 @@ fn scaffold(args: &Args) -> Result<Vec<String>, String> {
     let ctx = context! {
         name => args.name,
         lib_name => args.name.replace('-', "_"),
-        runtime_dep => deps.spec("runtime"),
+        runtime_dep => deps.spec_with_features("runtime", &["http", "logging"]),
         codegen_dep => deps.spec("codegen"),
         toolkit_note => deps.note(),
         standalone => deps.crate_in_toolkit.is_none(),
@@ -283,6 +283,14 @@ impl Dependencies {
             Source::Path(rel) => format!("{{ path = \"{rel}/{member}\" }}"),
             Source::Git(url) => format!("{{ git = \"{url}\" }}"),
         }
+    }
+
+    /// [`spec`](Self::spec) with cargo features enabled.
+    fn spec_with_features(&self, member: &str, features: &[&str]) -> String {
+        let list: Vec<String> = features.iter().map(|f| format!("\"{f}\"")).collect();
+        let spec = self.spec(member);
+        let inner = spec.trim_end_matches(" }");
+        format!("{inner}, features = [{}] }}", list.join(", "))
     }
 
     fn note(&self) -> &'static str {

@@ -95,7 +95,9 @@ fn the_service_template_is_what_new_writes() {
     }
     let manifest = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
     assert!(
-        manifest.contains(r#"pmp-event-runtime = { path = "../../runtime" }"#),
+        manifest.contains(
+            r#"pmp-event-runtime = { path = "../../runtime", features = ["http", "logging"] }"#
+        ),
         "{manifest}"
     );
     assert!(
@@ -154,7 +156,7 @@ fn git_dependencies_by_default_with_a_placeholder() {
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("placeholder"), "{stdout}");
     let manifest = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("pmp-event-runtime = { git = \"https://git.example.invalid/REPLACE-ME/pmp-events.git\" }"), "{manifest}");
+    assert!(manifest.contains("pmp-event-runtime = { git = \"https://git.example.invalid/REPLACE-ME/pmp-events.git\", features = [\"http\", \"logging\"] }"), "{manifest}");
 
     let out2 = tmp.path().join("svc2");
     let url = "https://git.example.org/platform/pmp-events.git";

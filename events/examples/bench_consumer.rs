@@ -6,6 +6,9 @@
 //!   into `serde_json::Value` (the baseline);
 //! - `full_pipeline`: the validating consumer (size guard, envelope, headers, schema
 //!   validation, typed deserialize, dispatch to a no-op handler, offset store).
+//! - `full_pipeline_observed`: the same with observability on (`process` spans through
+//!   `tracing-opentelemetry`, the Prometheus recorder; the runtime's
+//!   `examples/support/observe_switch.rs`), `vs_off` its ratio to `full_pipeline`.
 //!
 //! Each case is timed from its first message to its last, so group join is excluded.
 //! Then validation alone per (event type, version), in ns per message, and the cost of
@@ -30,6 +33,9 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value};
+
+#[path = "../../runtime/examples/support/observe_switch.rs"]
+mod observe_switch;
 
 const TOPIC: &str = "bench-events";
 
@@ -241,21 +247,32 @@ fn validation_alone(corpus: &[(&'static SchemaInfo, Vec<u8>)]) {
 /// Raw and full pipeline over `n` messages of `t`, alternating for `rounds` rounds; prints
 /// the medians as `raw_consume_parse{suffix}` and `full_pipeline{suffix}`.
 async fn compare(t: &Target, n: usize, rounds: usize, suffix: &str) {
-    let (mut raws, mut fulls) = (Vec::new(), Vec::new());
+    let (mut raws, mut fulls, mut observed) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         raws.push(raw_consume_parse(t, n, round).await);
         fulls.push(full_pipeline(t, n, round).await);
+        observe_switch::set(true);
+        observed.push(full_pipeline(t, n, rounds + round).await);
+        observe_switch::set(false);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
     let (raw, full) = (median(&mut raws), median(&mut fulls));
-    println!("# median of {rounds} rounds; raw runs {raws:.0?}, full runs {fulls:.0?}");
+    let full_observed = median(&mut observed);
+    println!(
+        "# median of {rounds} rounds; raw runs {raws:.0?}, full runs {fulls:.0?}, observed runs {observed:.0?}"
+    );
     println!("case=raw_consume_parse{suffix} msgs_per_s={raw:.0} ratio=1.00");
     println!(
         "case=full_pipeline{suffix} msgs_per_s={full:.0} ratio={:.2}",
         full / raw
+    );
+    println!(
+        "case=full_pipeline_observed{suffix} msgs_per_s={full_observed:.0} ratio={:.2} vs_off={:.2}",
+        full_observed / raw,
+        full_observed / full
     );
 }
 
@@ -294,6 +311,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    let _provider = observe_switch::install();
     compare(&mock, n, rounds, "").await;
     validation_alone(&corpus);
     duplicate_check_cost(&corpus);

@@ -44,7 +44,7 @@
 //! | `id` | `bigint` identity: staging order, the order the relay publishes in |
 //! | `event_id` | the envelope's UUID v7; re-sends carry it |
 //! | `event_type`, `version`, `topic`, `key` | routing, from the payload's schema (`x-kafka-topic`, `x-kafka-key`) |
-//! | `headers` | `jsonb`: the record headers (`event_type`, `version`, `event_id`) |
+//! | `headers` | `jsonb`: the record headers (`event_type`, `version`, `event_id`; `traceparent` and `tracestate` when the row was staged inside a span with an OpenTelemetry context: the relay sends them as they are) |
 //! | `envelope` | `bytea`: the wire envelope, exactly the bytes Kafka receives |
 //! | `created_at`, `published_at` | staged; acknowledged by Kafka (or by the DLQ topic) |
 //! | `dead_letter` | for a row that went to the DLQ: `<class>: <reason>`, never payload values |

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use pmp_event_runtime::consumer::{SchemaCompileError, SchemaValidators, SchemaViolation};
+use pmp_event_runtime::observe::trace::TraceContextHeaders;
 use pmp_event_runtime::{Envelope, EventPayload};
 use uuid::Uuid;
 
@@ -146,11 +147,19 @@ impl Outbox {
             payload,
         };
         let bytes = serde_json::to_vec(&wire).map_err(serialize)?;
-        let headers = serde_json::json!({
+        let mut headers = serde_json::json!({
             "event_type": P::EVENT_TYPE,
             "version": P::VERSION.to_string(),
             "event_id": event_id.hyphenated().to_string(),
         });
+        // The context the event is created in (the request's span, feature `otel` of
+        // pmp-event-runtime): the relay sends it as the record's trace context.
+        if let (Some(trace), Some(map)) = (TraceContextHeaders::current(), headers.as_object_mut())
+        {
+            for (name, value) in trace.pairs() {
+                map.insert(name.to_owned(), value.into());
+            }
+        }
         sqlx::query(
             "INSERT INTO event_outbox (event_id, event_type, version, topic, key, headers, envelope) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -7,6 +7,9 @@
 //! * `robust_outage`: `RobustProducer`, outage mode, typed payloads, default settings
 //!   (schema validation on).
 //! * `robust_outage_novalidate`: the same with validation off (shows validation's cost).
+//! * `robust_outage_observed`: `robust_outage` with observability on (`support/observe_switch.rs`:
+//!   `publish` spans through `tracing-opentelemetry` with W3C headers written, and the
+//!   Prometheus recorder); every other case runs with it off in the same process.
 //! * `robust_write_ahead`: write-ahead mode (every event fsynced to the spool, group commit).
 //! * `drain`: events spooled while the broker is down, then the rate of sending them after
 //!   it comes back: from the moment the producer sees the broker again (`Draining`) until
@@ -40,6 +43,9 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientConfig, ClientContext};
 use serde::{Deserialize, Serialize};
+
+#[path = "support/observe_switch.rs"]
+mod observe_switch;
 
 const TOPIC: &str = "bench-events";
 
@@ -353,6 +359,7 @@ async fn run_target(kafka: &KafkaConfig, suffix: &str, evs: &[BenchEvent], round
         "robust_outage_novalidate",
         "robust_write_ahead",
         "drain",
+        "robust_outage_observed",
     ];
     // `BENCH_PRODUCER_CASES=drain,robust_outage` runs only those (and `raw`), for profiling.
     let only = std::env::var("BENCH_PRODUCER_CASES").ok();
@@ -362,10 +369,10 @@ async fn run_target(kafka: &KafkaConfig, suffix: &str, evs: &[BenchEvent], round
                 .as_deref()
                 .is_none_or(|o| o.split(',').any(|c| c == name))
     };
-    let mut best = [0f64; 5];
+    let mut best = [0f64; 6];
     let mut reconnects = Vec::new();
     for _ in 0..rounds {
-        let mut rates = [0f64; 5];
+        let mut rates = [0f64; 6];
         rates[0] = raw(kafka, evs);
         if on(names[1]) {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -385,6 +392,12 @@ async fn run_target(kafka: &KafkaConfig, suffix: &str, evs: &[BenchEvent], round
             let run = drain(evs).await;
             rates[4] = run.rate;
             reconnects.push(run.reconnect.as_millis());
+        }
+        if on(names[5]) {
+            observe_switch::set(true);
+            let dir = tempfile::tempdir().expect("tempdir");
+            rates[5] = robust(robust_config(kafka, dir.path()), evs).await;
+            observe_switch::set(false);
         }
         for (b, r) in best.iter_mut().zip(rates) {
             *b = b.max(r);
@@ -410,6 +423,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
+    let _provider = observe_switch::install();
     let keys: Vec<uuid::Uuid> = (0..1000).map(|_| uuid::Uuid::new_v4()).collect();
     let evs = events(n, &keys);
     let size = Envelope::new("bench", evs[0].clone())

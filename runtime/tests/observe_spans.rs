@@ -1,6 +1,7 @@
 //! Spans on a mock cluster: `publish <topic>` and `process <topic>` carry the OpenTelemetry
-//! messaging fields (same event id on both sides), and no span field carries a key or a
-//! payload value. Plain `tracing` spans (no `otel` feature; no trace propagation yet).
+//! messaging fields (same event id on both sides), the record key only because the schema
+//! says it is not `x-pii`, and no span field carries a payload value. Plain `tracing` spans
+//! (no `otel` feature; `observe_otel` covers trace propagation).
 //!
 //! One test per binary: the subscriber is process-global.
 
@@ -114,6 +115,7 @@ async fn publish_and_process_spans_carry_the_messaging_fields() {
         ("messaging.system", "kafka"),
         ("messaging.destination.name", TOPIC_EVENTS),
         ("messaging.message.id", event_id.as_str()),
+        ("messaging.kafka.message.key", "7"),
         ("pmp.event_type", "test.created"),
         ("pmp.event_version", "1"),
     ];
@@ -134,6 +136,7 @@ async fn publish_and_process_spans_carry_the_messaging_fields() {
         ("messaging.kafka.offset", "0"),
         ("messaging.consumer.group.name", "spans"),
         ("messaging.message.id", event_id.as_str()),
+        ("messaging.kafka.message.key", "7"),
         ("pmp.event_type", "test.created"),
         ("pmp.event_version", "1"),
     ];
@@ -147,7 +150,11 @@ async fn publish_and_process_spans_carry_the_messaging_fields() {
     for (name, fields) in &spans {
         for (k, v) in fields {
             assert!(!v.contains("PII-NAME"), "payload value in {name}.{k}");
-            assert!(!k.contains("key"), "key field {k} on {name}");
+            let allowed = ["messaging.kafka.message.key"];
+            assert!(
+                !k.contains("key") || allowed.contains(&k.as_str()),
+                "key field {k} on {name}"
+            );
         }
     }
 

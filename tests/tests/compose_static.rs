@@ -579,3 +579,81 @@ fn kraft_profile_is_a_pinned_combined_controller_and_broker_without_zookeeper() 
         "{entry:?}"
     );
 }
+
+/// The example services serve `/metrics`, `/healthz` and `/readyz` on `PMP_METRICS_ADDR`,
+/// their healthchecks ask `/readyz` on that port with a tool their image installs, and the
+/// `observability` profile's Prometheus scrapes both on the port they listen on, with its
+/// configuration file from `docker/`.
+#[test]
+fn example_services_are_probed_on_readyz_and_scraped_by_the_observability_profile() {
+    let c = compose();
+    let mut listening = std::collections::BTreeMap::new();
+    for name in ["example-producer", "example-consumer"] {
+        let svc = service(&c, name);
+        let addr = env_str(svc, "PMP_METRICS_ADDR");
+        let (host, port) = addr
+            .rsplit_once(':')
+            .unwrap_or_else(|| panic!("{name}: PMP_METRICS_ADDR {addr} has no port"));
+        assert_eq!(
+            host, "0.0.0.0",
+            "{name}: must listen beyond loopback to be scraped"
+        );
+        let test = words(&svc["healthcheck"]["test"], "healthcheck.test");
+        assert_eq!(test[0], "CMD", "{name}");
+        assert_eq!(test[1], "curl", "{name}");
+        assert!(test.contains(&"-f".to_owned()) || test.iter().any(|w| w.starts_with("-f")));
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        assert_eq!(test.last(), Some(&url), "{name}: healthcheck {test:?}");
+        let dockerfile = repo_root()
+            .join(str_of(&svc["build"]["context"], "build.context"))
+            .join(str_of(&svc["build"]["dockerfile"], "build.dockerfile"));
+        let text = std::fs::read_to_string(&dockerfile).unwrap();
+        let runtime_stage = text.rsplit("FROM ").next().unwrap();
+        assert!(
+            runtime_stage.contains(" curl"),
+            "{name}: the runtime image of {} lacks curl for its healthcheck",
+            dockerfile.display()
+        );
+        assert!(profiles(svc).is_empty(), "{name}");
+        listening.insert(name.to_owned(), port.to_owned());
+    }
+
+    let prometheus = service(&c, "prometheus");
+    assert_eq!(profiles(prometheus), ["observability"]);
+    let (repo, tag) = image_tag(prometheus, "prometheus");
+    assert_eq!(repo, "prom/prometheus");
+    assert!(tag.starts_with('v') && tag != "latest", "pinned: {tag}");
+    let (host, mode) = bind_mount(&volumes(prometheus), "/etc/prometheus/prometheus.yml");
+    assert_eq!(host, "./docker/prometheus/prometheus.yml");
+    assert_eq!(mode.as_deref(), Some("ro"));
+    let config: Value = serde_norway::from_str(
+        &std::fs::read_to_string(repo_root().join(&host)).expect("prometheus.yml is readable"),
+    )
+    .expect("prometheus.yml is valid YAML");
+    let jobs = config["scrape_configs"]
+        .as_sequence()
+        .expect("scrape_configs is a list");
+    let mut scraped = std::collections::BTreeMap::new();
+    for job in jobs {
+        let path = job["metrics_path"].as_str().unwrap_or("/metrics");
+        assert_eq!(path, "/metrics");
+        for group in job["static_configs"].as_sequence().expect("static_configs") {
+            for target in group["targets"].as_sequence().expect("targets") {
+                let target = str_of(target, "target");
+                let (svc, port) = target.rsplit_once(':').expect("target host:port");
+                scraped.insert(svc.to_owned(), port.to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        scraped, listening,
+        "Prometheus scrapes each example service where it listens"
+    );
+    for name in listening.keys() {
+        assert_eq!(
+            depends_condition(prometheus, name),
+            "service_started",
+            "prometheus starts with {name}"
+        );
+    }
+}

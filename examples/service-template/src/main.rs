@@ -3,13 +3,22 @@
 //! settings from the environment (`KAFKA_BOOTSTRAP_SERVERS`, `KAFKA_GROUP_ID`,
 //! `PMP_PRODUCER_SPOOL_DIR`, ...: see `ProducerConfig` and `ConsumerConfig`), the service
 //! name from `SERVICE_NAME` and the log filter from `RUST_LOG`. They run until SIGINT/SIGTERM.
+//!
+//! Operating it: logs go to stderr (`PMP_LOG_FORMAT=json` for JSON lines, colours only on a
+//! terminal, `NO_COLOR` honoured); with `PMP_METRICS_ADDR` set (e.g. `0.0.0.0:9464`) it serves
+//! `/metrics` (Prometheus), `/healthz` (liveness) and `/readyz` (readiness: Kafka reachable,
+//! the spool short, the consumer assigned and not stuck).
 
 use std::error::Error;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use pmp_event_runtime::consumer::{ConsumerBuilder, ConsumerConfig};
+use pmp_event_runtime::health::{ConsumerReadiness, Health, ProducerReadiness};
+use pmp_event_runtime::http::{serve_from_env, MetricsServer};
+use pmp_event_runtime::observe::logging::init_logging;
 use pmp_event_runtime::producer::{Delivery, ProducerConfig, RobustProducer};
 use tracing::{error, info, warn};
 
@@ -47,9 +56,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    if let Err(e) = init_logging() {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
     let service = std::env::var("SERVICE_NAME").unwrap_or_else(|_| DEFAULT_SERVICE_NAME.into());
     let result = match Cli::parse().command {
         Command::Produce { interval_ms, count } => {
@@ -72,7 +82,10 @@ async fn produce(
     count: Option<u64>,
 ) -> Result<(), Box<dyn Error>> {
     // Never waits for Kafka: while it is away, events go to the spool directory.
-    let producer = RobustProducer::new(ProducerConfig::from_env(service)?)?;
+    let producer = Arc::new(RobustProducer::new(ProducerConfig::from_env(service)?)?);
+    let health = Health::new();
+    health.watch_producer("producer", producer.clone(), ProducerReadiness::default());
+    let _server = serve_metrics(health).await?;
     let mut ticker = tokio::time::interval(interval);
     let stop = shutdown_signal();
     tokio::pin!(stop);
@@ -123,10 +136,22 @@ async fn consume() -> Result<(), Box<dyn Error>> {
             Ok(())
         })
         .start()?;
+    let health = Health::new();
+    health.watch_consumer("consumer", &consumer, ConsumerReadiness::default());
+    let _server = serve_metrics(health).await?;
     shutdown_signal().await;
     let report = consumer.shutdown(SHUTDOWN_DEADLINE).await;
     info!(committed = report.committed, "consumer stopped");
     Ok(())
+}
+
+/// `/metrics`, `/healthz` and `/readyz` on `PMP_METRICS_ADDR` (none when it is unset).
+async fn serve_metrics(health: Health) -> Result<Option<MetricsServer>, Box<dyn Error>> {
+    let server = serve_from_env(health).await?;
+    if let Some(server) = &server {
+        info!(addr = %server.local_addr(), "serving /metrics, /healthz and /readyz");
+    }
+    Ok(server)
 }
 
 /// A plausible request; a real service publishes what its business logic decided.

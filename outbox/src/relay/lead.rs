@@ -164,10 +164,13 @@ impl Leader {
                 }
             };
             let id = row.id;
-            match shared
-                .producer
-                .publish_serialized(info, row.key, row.event_id, row.envelope)
-            {
+            match shared.producer.publish_serialized_traced(
+                info,
+                row.key,
+                row.event_id,
+                row.envelope,
+                row.trace,
+            ) {
                 Ok(handle) => {
                     self.in_flight.insert(id);
                     handles.push((id, handle));

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use pmp_event_runtime::consumer::{FailureClass, SchemaLookup, SchemaValidators};
+use pmp_event_runtime::observe::trace::{TraceContextHeaders, TRACEPARENT, TRACESTATE};
 use pmp_event_runtime::{DecodeError, RawEnvelope, SchemaInfo};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row as _};
@@ -19,6 +20,8 @@ pub(super) struct Row {
     pub topic: String,
     pub key: String,
     pub envelope: Vec<u8>,
+    /// The trace context the row was staged in (its `traceparent`/`tracestate` headers).
+    pub trace: Option<TraceContextHeaders>,
 }
 
 impl<'r> sqlx::FromRow<'r, PgRow> for Row {
@@ -31,8 +34,19 @@ impl<'r> sqlx::FromRow<'r, PgRow> for Row {
             topic: r.try_get("topic")?,
             key: r.try_get("key")?,
             envelope: r.try_get("envelope")?,
+            trace: trace_of(&r.try_get("headers")?),
         })
     }
+}
+
+/// The `traceparent`/`tracestate` of a row's `headers` object; a row staged without them
+/// (or with a value that is not a string) has none.
+fn trace_of(headers: &serde_json::Value) -> Option<TraceContextHeaders> {
+    let text = |name: &str| headers.get(name)?.as_str().map(str::to_owned);
+    Some(TraceContextHeaders {
+        traceparent: text(TRACEPARENT)?,
+        tracestate: text(TRACESTATE).filter(|s| !s.is_empty()),
+    })
 }
 
 /// Why a row goes to the dead-letter topic. Holds no payload value.
@@ -166,7 +180,7 @@ pub(super) async fn fetch(
         return Ok(Vec::new());
     }
     sqlx::query_as(
-        "SELECT id, event_id, event_type, version, topic, key, envelope FROM event_outbox \
+        "SELECT id, event_id, event_type, version, topic, key, headers, envelope FROM event_outbox \
          WHERE id = ANY($1) AND published_at IS NULL ORDER BY id",
     )
     .bind(&new)
@@ -180,7 +194,7 @@ pub(super) async fn fetch_one(
     id: i64,
 ) -> Result<Option<Row>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, event_id, event_type, version, topic, key, envelope FROM event_outbox \
+        "SELECT id, event_id, event_type, version, topic, key, headers, envelope FROM event_outbox \
          WHERE id = $1 AND published_at IS NULL",
     )
     .bind(id)

@@ -51,7 +51,7 @@ impl<E: EventSet> Worker<E> {
             }
         }
         let event_id = decoded.raw.event_id;
-        crate::observe::trace::record_event(event_id, decoded.info.event_type, decoded.raw.version);
+        crate::observe::trace::record_event(msg, event_id, decoded.info, decoded.raw.version);
         let seen = |d: &std::sync::Mutex<DedupWindow>| {
             d.lock().map(|w| w.contains(&event_id)).unwrap_or(false)
         };

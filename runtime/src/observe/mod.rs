@@ -1,6 +1,7 @@
 //! Observability: the metric names the runtime records and where they come from
 //! ([`metrics`]), and the liveness/readiness checks built on the producer's and the
-//! consumer's state ([`health`](crate::health)).
+//! consumer's state ([`health`](crate::health)), the spans and the W3C trace context that
+//! crosses Kafka ([`trace`]; with the feature `otel`, the module `otel`).
 //!
 //! Metrics go through the [`metrics`](https://docs.rs/metrics) facade: nothing is recorded
 //! unless the service installs a recorder (the `http` feature's server installs the
@@ -13,7 +14,9 @@
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod metrics;
-pub(crate) mod trace;
+#[cfg(feature = "otel")]
+pub mod otel;
+pub mod trace;
 
 /// `statistics.interval.ms` the consumer sets (before the `KafkaConfig` settings, which can
 /// override it): how often librdkafka reports the numbers behind `pmp_consumer_lag_messages`.

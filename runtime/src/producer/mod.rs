@@ -94,6 +94,7 @@ use tokio::sync::watch;
 use crate::config::ConfigError;
 use crate::envelope::{redact_serde_message, Envelope};
 
+use crate::observe::trace::TraceContextHeaders;
 use crate::payload::EventPayload;
 use crate::spool::{RecoveryReport, SpoolError};
 
@@ -242,7 +243,8 @@ impl RobustProducer {
     /// `event_type`/`version` headers; `key` is the record key and `event_id` the envelope's
     /// id (its header and its handle). The bytes are sent as they are: neither parsed nor
     /// validated here, so the caller must have checked them against `info`'s schema. Order,
-    /// spooling and at-least-once are those of [`publish`](Self::publish).
+    /// spooling and at-least-once are those of [`publish`](Self::publish). The trace context
+    /// headers are the `publish` span's, as for `publish`.
     pub fn publish_serialized(
         &self,
         info: &'static crate::SchemaInfo,
@@ -250,7 +252,24 @@ impl RobustProducer {
         event_id: uuid::Uuid,
         envelope_json: Vec<u8>,
     ) -> Result<DeliveryHandle, PublishError> {
+        self.publish_serialized_traced(info, key, event_id, envelope_json, None)
+    }
+
+    /// [`publish_serialized`](Self::publish_serialized) with the trace context the event was
+    /// created in (e.g. stored with an outbox row): written as the `traceparent`/`tracestate`
+    /// headers as it is. `None` takes the `publish` span's context, as `publish` does.
+    pub fn publish_serialized_traced(
+        &self,
+        info: &'static crate::SchemaInfo,
+        key: String,
+        event_id: uuid::Uuid,
+        envelope_json: Vec<u8>,
+        creation: Option<TraceContextHeaders>,
+    ) -> Result<DeliveryHandle, PublishError> {
         let (handle, tx) = DeliveryHandle::new(event_id);
+        let span = crate::observe::trace::publish_span(info, event_id, &key);
+        let _entered = span.enter();
+        let trace = creation.or_else(|| TraceContextHeaders::of(&span));
         self.engine.publish(
             Prepared {
                 topic: info.topic,
@@ -259,6 +278,7 @@ impl RobustProducer {
                 event_id,
                 event_type: info.event_type,
                 version: info.version,
+                trace,
             },
             tx,
         )?;
@@ -294,17 +314,18 @@ impl RobustProducer {
         serde_json::to_writer(&mut value, &envelope).map_err(ser_err)?;
         let event_id = envelope.event_id;
         let (handle, tx) = DeliveryHandle::new(event_id);
-        let _span =
-            crate::observe::trace::publish_span(P::TOPIC, P::EVENT_TYPE, P::VERSION, event_id)
-                .entered();
+        let key = envelope.payload.partition_key();
+        let span = crate::observe::trace::publish_span(P::INFO, event_id, &key);
+        let _entered = span.enter();
         self.engine.publish(
             Prepared {
                 topic: P::TOPIC,
-                key: envelope.payload.partition_key(),
+                key,
                 value,
                 event_id,
                 event_type: P::EVENT_TYPE,
                 version: P::VERSION,
+                trace: TraceContextHeaders::of(&span),
             },
             tx,
         )?;

@@ -31,6 +31,13 @@
 //!           value_len: u32 | value                           (the envelope JSON)
 //! ```
 //!
+//! The headers are the record's Kafka headers as `publish` built them: `event_type`,
+//! `version`, `event_id`, and with the `otel` feature `traceparent` and `tracestate` (see
+//! [`observe::trace`](crate::observe::trace)). They are replayed exactly as stored, so a
+//! spooled event keeps the trace context it was published with. Adding those two headers
+//! needed no format change (format `1` always stored any list of headers): segments
+//! written before them are read as they are, and simply carry no trace context.
+//!
 //! `crc` is CRC-32 (IEEE, `crc32fast`) over `seq` and `body`, so a damaged length, sequence
 //! number or byte of content is detected. `seq` is the producer's publish sequence number:
 //! it grows with every `publish` call, so sorting by `seq` restores publish order even for

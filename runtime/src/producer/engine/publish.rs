@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::observe::metrics as observe;
+use crate::observe::trace::TraceContextHeaders;
 
 /// An event ready for Kafka: serialized envelope plus routing.
 pub(crate) struct Prepared {
@@ -11,6 +12,8 @@ pub(crate) struct Prepared {
     pub event_id: Uuid,
     pub event_type: &'static str,
     pub version: u32,
+    /// W3C trace context of the `publish` span (or the outbox row), written as headers.
+    pub trace: Option<TraceContextHeaders>,
 }
 
 /// The `version` and `event_id` header values, formatted on the stack (no allocation per
@@ -52,7 +55,7 @@ impl HeaderText {
 impl Prepared {
     fn headers(&self) -> OwnedHeaders {
         let text = HeaderText::new(self.version, self.event_id);
-        OwnedHeaders::new_with_capacity(3)
+        let headers = OwnedHeaders::new_with_capacity(5)
             .insert(Header {
                 key: "event_type",
                 value: Some(self.event_type),
@@ -64,18 +67,31 @@ impl Prepared {
             .insert(Header {
                 key: "event_id",
                 value: Some(&text.id[..]),
+            });
+        let trace = self.trace.iter().flat_map(TraceContextHeaders::pairs);
+        trace.fold(headers, |h, (key, value)| {
+            h.insert(Header {
+                key,
+                value: Some(value),
             })
+        })
     }
 
     fn to_record<'a>(&'a self, text: &'a HeaderText) -> RecordRef<'a> {
+        let mut headers = vec![
+            ("event_type", self.event_type.as_bytes()),
+            ("version", text.version()),
+            ("event_id", &text.id[..]),
+        ];
+        headers.extend(
+            self.trace
+                .iter()
+                .flat_map(|t| t.pairs().map(|(k, v)| (k, v.as_bytes()))),
+        );
         RecordRef {
             topic: self.topic,
             key: self.key.as_bytes(),
-            headers: vec![
-                ("event_type", self.event_type.as_bytes()),
-                ("version", text.version()),
-                ("event_id", &text.id[..]),
-            ],
+            headers,
             value: &self.value,
         }
     }
