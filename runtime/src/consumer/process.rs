@@ -120,7 +120,15 @@ impl<E: EventSet> Worker<E> {
         let mut without_value = failure.class == FailureClass::Oversized;
         let mut attempt = 0u32;
         loop {
-            let e = match dlq.publish(msg, &failure, without_value).await {
+            let span = crate::observe::trace::dead_letter_span(
+                &dlq.topic_for(msg.topic()),
+                failure.class.as_str(),
+                without_value,
+            );
+            let published =
+                tracing::Instrument::instrument(dlq.publish(msg, &failure, without_value), span)
+                    .await;
+            let e = match published {
                 Ok(()) => {
                     self.metrics.dead_lettered(failure.class, without_value);
                     return Step::Done;

@@ -29,7 +29,13 @@ pub(crate) async fn handle_with_retries(
 ) -> Handled {
     let mut retry = 0u32;
     loop {
-        match attempt(call).await {
+        let outcome = if retry == 0 {
+            attempt(call).await
+        } else {
+            tracing::Instrument::instrument(attempt(call), crate::observe::trace::retry_span(retry))
+                .await
+        };
+        match outcome {
             Attempt::Ok => return Handled::Ok,
             Attempt::Panicked => {
                 return Handled::Failed(Failure::new(

@@ -163,6 +163,30 @@ pub(crate) fn publish_span(info: &'static SchemaInfo, event_id: Uuid, key: &str)
     span
 }
 
+/// A retry of the handler (attempt `retry` + 1), a child of the `process` span.
+pub(crate) fn retry_span(retry: u32) -> Span {
+    tracing::info_span!(
+        "retry",
+        otel.name = "retry",
+        otel.kind = "internal",
+        pmp.retry = retry,
+    )
+}
+
+/// Writing a dead letter to `dlq_topic`, a child of the `process` span: the failure's class
+/// and whether the value was left out, never the value or the failure's text.
+pub(crate) fn dead_letter_span(dlq_topic: &str, class: &str, without_value: bool) -> Span {
+    tracing::info_span!(
+        "dead_letter",
+        otel.name = %format_args!("publish {dlq_topic}"),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.destination.name = dlq_topic,
+        pmp.dlq.class = class,
+        pmp.dlq.without_value = without_value,
+    )
+}
+
 /// The `process` span of `msg`; the event fields are filled by [`record_event`] once decoded.
 /// With the `otel` feature its parent (and link) is the record's trace context, if any.
 pub(crate) fn process_span(msg: &OwnedMessage, group: &str) -> Span {

@@ -1,0 +1,138 @@
+//! Child spans of `process <topic>` on a mock cluster: every retry of a failing handler is a
+//! `retry` span and the dead-letter write a `publish <topic>.dlq` span, both children of the
+//! message's `process` span, carrying the failure's class but never a payload value.
+//!
+//! One test per binary: the subscriber is process-global.
+
+mod consumer_support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use consumer_support::*;
+use pmp_event_runtime::consumer::{ConsumerBuilder, HandlerError};
+use serde_json::json;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::Subscriber;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+
+type Fields = BTreeMap<String, String>;
+
+/// A closed span: name, parent's name, fields.
+type Closed = (String, Option<String>, Fields);
+
+/// Collects every span's name, parent and fields; closed spans move to `done`.
+#[derive(Clone, Default)]
+struct Capture {
+    open: Arc<Mutex<HashMap<Id, Closed>>>,
+    done: Arc<Mutex<Vec<Closed>>>,
+}
+
+struct Visitor<'a>(&'a mut Fields);
+
+impl Visit for Visitor<'_> {
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.0.insert(f.name().to_owned(), v.to_owned());
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+        self.0.insert(f.name().to_owned(), format!("{v:?}"));
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = Fields::new();
+        attrs.record(&mut Visitor(&mut fields));
+        let parent = ctx
+            .span(id)
+            .and_then(|s| s.parent().map(|p| p.name().to_owned()));
+        self.open.lock().unwrap().insert(
+            id.clone(),
+            (attrs.metadata().name().to_owned(), parent, fields),
+        );
+    }
+    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
+        if let Some((_, _, fields)) = self.open.lock().unwrap().get_mut(id) {
+            values.record(&mut Visitor(fields));
+        }
+    }
+    fn on_close(&self, id: Id, _: Context<'_, S>) {
+        if let Some(span) = self.open.lock().unwrap().remove(&id) {
+            self.done.lock().unwrap().push(span);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_and_the_dead_letter_are_children_of_process() {
+    let capture = Capture::default();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(capture.clone()))
+        .expect("first subscriber");
+
+    let cluster = cluster(&[(TOPIC_EVENTS, 1)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let (_id, rec) = event(
+        0,
+        "test.created",
+        1,
+        json!({"id": 7, "code": "12345", "status": "open", "name": "PII-NAME"}),
+    );
+    produce(&producer(&bootstrap), TOPIC_EVENTS, &[rec]).await;
+
+    // config(): 3 retries, then the message is dead-lettered as `retries_exhausted`.
+    let consumer =
+        ConsumerBuilder::<TestEvent>::new(config(&bootstrap, "child-spans", &[TOPIC_EVENTS]))
+            .on::<CreatedV1, _, _>(|_| async { Err(HandlerError::Transient("db away".into())) })
+            .start()
+            .unwrap();
+    let done = capture.done.clone();
+    wait_for(
+        "a closed process span",
+        Duration::from_secs(60),
+        || done.lock().unwrap().clone(),
+        |spans| spans.iter().any(|(name, _, _)| name == "process"),
+    )
+    .await;
+    let spans = capture.done.lock().unwrap().clone();
+
+    let retries: Vec<&Closed> = spans.iter().filter(|(n, _, _)| n == "retry").collect();
+    let numbers: Vec<&str> = retries
+        .iter()
+        .map(|(_, _, f)| f.get("pmp.retry").map_or("?", String::as_str))
+        .collect();
+    assert_eq!(numbers, ["1", "2", "3"], "one span per retry: {spans:#?}");
+    for (_, parent, _) in &retries {
+        assert_eq!(parent.as_deref(), Some("process"), "{spans:#?}");
+    }
+    let dead: Vec<&Closed> = spans
+        .iter()
+        .filter(|(n, _, _)| n == "dead_letter")
+        .collect();
+    assert_eq!(dead.len(), 1, "one dead-letter write: {spans:#?}");
+    let (_, parent, fields) = dead[0];
+    assert_eq!(parent.as_deref(), Some("process"));
+    for (k, v) in [
+        ("otel.name", "publish test-events.dlq"),
+        ("otel.kind", "producer"),
+        ("messaging.system", "kafka"),
+        ("messaging.destination.name", "test-events.dlq"),
+        ("pmp.dlq.class", "retries_exhausted"),
+        ("pmp.dlq.without_value", "false"),
+    ] {
+        assert_eq!(
+            fields.get(k).map(String::as_str),
+            Some(v),
+            "{k} in {fields:#?}"
+        );
+    }
+    for (name, _, fields) in &spans {
+        for (k, v) in fields {
+            assert!(!v.contains("PII-NAME"), "payload value in {name}.{k}");
+            assert!(!v.contains("db away"), "handler error text in {name}.{k}");
+        }
+    }
+    consumer.shutdown(Duration::from_secs(10)).await;
+}
