@@ -65,6 +65,15 @@ async fn one_trace_from_the_publishing_request_to_the_handler() {
             .with_backoff(Duration::from_millis(50), Duration::from_millis(500))
     };
     let producer = RobustProducer::new(producer_config()).unwrap();
+    // Until its first probe answers the producer spools (state `Connecting`); the direct
+    // path needs it `Up`.
+    wait_for(
+        "the producer is up",
+        Duration::from_secs(60),
+        || producer.state(),
+        |s| *s == ConnectionState::Up,
+    )
+    .await;
     let payload = |id: u32| CreatedV1 {
         id,
         code: "12345".into(),
