@@ -671,7 +671,10 @@ async fn inbox_consumer_killed_between_db_commit_and_kafka_commit_applies_each_e
     };
 
     let mut first = consumer(&db);
-    let until = Instant::now() + WAIT;
+    // A fresh group reads `patient-events` from the beginning: every earlier test's events,
+    // each recorded in the inbox in its own transaction before this run's 300 count. On a
+    // loaded machine that backlog alone can take minutes, so this guard is generous.
+    let until = Instant::now() + 3 * WAIT;
     while db.count("SELECT count(*) FROM effects").await < 300 {
         assert!(
             Instant::now() < until,
