@@ -5,66 +5,15 @@
 //! One test per binary: the subscriber is process-global.
 
 mod consumer_support;
+mod span_capture;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use consumer_support::*;
 use pmp_event_runtime::consumer::{ConsumerBuilder, HandlerError};
 use serde_json::json;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::Subscriber;
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
-
-type Fields = BTreeMap<String, String>;
-
-/// A closed span: name, parent's name, fields.
-type Closed = (String, Option<String>, Fields);
-
-/// Collects every span's name, parent and fields; closed spans move to `done`.
-#[derive(Clone, Default)]
-struct Capture {
-    open: Arc<Mutex<HashMap<Id, Closed>>>,
-    done: Arc<Mutex<Vec<Closed>>>,
-}
-
-struct Visitor<'a>(&'a mut Fields);
-
-impl Visit for Visitor<'_> {
-    fn record_str(&mut self, f: &Field, v: &str) {
-        self.0.insert(f.name().to_owned(), v.to_owned());
-    }
-    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
-        self.0.insert(f.name().to_owned(), format!("{v:?}"));
-    }
-}
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = Fields::new();
-        attrs.record(&mut Visitor(&mut fields));
-        let parent = ctx
-            .span(id)
-            .and_then(|s| s.parent().map(|p| p.name().to_owned()));
-        self.open.lock().unwrap().insert(
-            id.clone(),
-            (attrs.metadata().name().to_owned(), parent, fields),
-        );
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
-        if let Some((_, _, fields)) = self.open.lock().unwrap().get_mut(id) {
-            values.record(&mut Visitor(fields));
-        }
-    }
-    fn on_close(&self, id: Id, _: Context<'_, S>) {
-        if let Some(span) = self.open.lock().unwrap().remove(&id) {
-            self.done.lock().unwrap().push(span);
-        }
-    }
-}
+use span_capture::{Capture, Closed};
+use tracing_subscriber::layer::SubscriberExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_and_the_dead_letter_are_children_of_process() {

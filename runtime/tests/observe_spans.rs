@@ -6,60 +6,16 @@
 //! One test per binary: the subscriber is process-global.
 
 mod consumer_support;
+mod span_capture;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use consumer_support::*;
 use pmp_event_runtime::consumer::ConsumerBuilder;
 use pmp_event_runtime::producer::{ProducerConfig, RobustProducer};
 use pmp_event_runtime::KafkaConfig;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::Subscriber;
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-
-type Fields = BTreeMap<String, String>;
-
-/// Collects every span's name and fields; closed spans move to `done`.
-#[derive(Clone, Default)]
-struct Capture {
-    open: Arc<Mutex<HashMap<Id, (String, Fields)>>>,
-    done: Arc<Mutex<Vec<(String, Fields)>>>,
-}
-
-struct Visitor<'a>(&'a mut Fields);
-
-impl Visit for Visitor<'_> {
-    fn record_str(&mut self, f: &Field, v: &str) {
-        self.0.insert(f.name().to_owned(), v.to_owned());
-    }
-    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
-        self.0.insert(f.name().to_owned(), format!("{v:?}"));
-    }
-}
-
-impl<S: Subscriber> Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
-        let mut fields = Fields::new();
-        attrs.record(&mut Visitor(&mut fields));
-        self.open
-            .lock()
-            .unwrap()
-            .insert(id.clone(), (attrs.metadata().name().to_owned(), fields));
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
-        if let Some((_, fields)) = self.open.lock().unwrap().get_mut(id) {
-            values.record(&mut Visitor(fields));
-        }
-    }
-    fn on_close(&self, id: Id, _: Context<'_, S>) {
-        if let Some(span) = self.open.lock().unwrap().remove(&id) {
-            self.done.lock().unwrap().push(span);
-        }
-    }
-}
+use span_capture::Capture;
+use tracing_subscriber::layer::SubscriberExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_and_process_spans_carry_the_messaging_fields() {
@@ -96,7 +52,7 @@ async fn publish_and_process_spans_carry_the_messaging_fields() {
         "a closed process span",
         Duration::from_secs(60),
         || done.lock().unwrap().clone(),
-        |spans| spans.iter().any(|(name, _)| name == "process"),
+        |spans| spans.iter().any(|(name, _, _)| name == "process"),
     )
     .await;
 
@@ -104,8 +60,8 @@ async fn publish_and_process_spans_carry_the_messaging_fields() {
     let find = |name: &str| {
         spans
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, f)| f.clone())
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, f)| f.clone())
             .unwrap_or_else(|| panic!("no {name} span in {spans:#?}"))
     };
     let publish = find("publish");
@@ -147,7 +103,7 @@ async fn publish_and_process_spans_carry_the_messaging_fields() {
             "{k} in {process:#?}"
         );
     }
-    for (name, fields) in &spans {
+    for (name, _, fields) in &spans {
         for (k, v) in fields {
             assert!(!v.contains("PII-NAME"), "payload value in {name}.{k}");
             let allowed = ["messaging.kafka.message.key"];
