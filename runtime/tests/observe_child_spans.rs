@@ -37,15 +37,7 @@ async fn retries_and_the_dead_letter_are_children_of_process() {
             .on::<CreatedV1, _, _>(|_| async { Err(HandlerError::Transient("db away".into())) })
             .start()
             .unwrap();
-    let done = capture.done.clone();
-    wait_for(
-        "a closed process span",
-        Duration::from_secs(60),
-        || done.lock().unwrap().clone(),
-        |spans| spans.iter().any(|(name, _, _)| name == "process"),
-    )
-    .await;
-    let spans = capture.done.lock().unwrap().clone();
+    let spans = capture.closed_after("process").await;
 
     let retries: Vec<&Closed> = spans.iter().filter(|(n, _, _)| n == "retry").collect();
     let numbers: Vec<&str> = retries

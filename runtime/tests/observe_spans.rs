@@ -47,16 +47,8 @@ async fn publish_and_process_spans_carry_the_messaging_fields() {
         .on::<CreatedV1, _, _>(|_| async { Ok(()) })
         .start()
         .unwrap();
-    let done = capture.done.clone();
-    wait_for(
-        "a closed process span",
-        Duration::from_secs(60),
-        || done.lock().unwrap().clone(),
-        |spans| spans.iter().any(|(name, _, _)| name == "process"),
-    )
-    .await;
 
-    let spans = capture.done.lock().unwrap().clone();
+    let spans = capture.closed_after("process").await;
     let find = |name: &str| {
         spans
             .iter()

@@ -58,3 +58,22 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
         }
     }
 }
+
+impl Capture {
+    /// Wait (up to 60 s, a hang guard) until a span named `name` has closed; then every span
+    /// closed so far.
+    pub async fn closed_after(&self, name: &str) -> Vec<Closed> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let spans = self.done.lock().unwrap().clone();
+            if spans.iter().any(|(n, _, _)| n == name) {
+                return spans;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "gave up waiting for a closed {name} span: {spans:#?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}

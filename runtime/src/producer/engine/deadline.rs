@@ -66,17 +66,23 @@ impl SendAges {
         self.sent_at(Instant::now())
     }
 
+    /// The ring's counter of `slot`.
+    fn counter(&self, slot: u64) -> &AtomicU64 {
+        &self.counts[(slot % self.counts.len() as u64) as usize]
+    }
+
     fn sent_at(&self, at: Instant) -> u64 {
         let slot = self.slot_at(at);
-        self.counts[(slot % self.counts.len() as u64) as usize].fetch_add(1, Relaxed);
+        self.counter(slot).fetch_add(1, Relaxed);
         slot
     }
 
     /// A message sent in `slot` resolved (delivered, failed, purged or never sent).
     pub(crate) fn landed(&self, slot: u64) {
-        let c = &self.counts[(slot % self.counts.len() as u64) as usize];
         // Never below zero, even if a report were counted twice.
-        let _ = c.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1));
+        let _ = self
+            .counter(slot)
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1));
     }
 
     /// Is a message older than the deadline still in librdkafka?
@@ -89,11 +95,10 @@ impl SendAges {
             return false;
         }
         let now = self.slot_at(at);
-        let len = self.counts.len() as u64;
         // Ages deadline+1 ..= len-1 slots: older than the deadline by at least one slot.
-        ((self.deadline_slots + 1)..len)
+        ((self.deadline_slots + 1)..self.counts.len() as u64)
             .filter_map(|age| now.checked_sub(age))
-            .any(|slot| self.counts[(slot % len) as usize].load(Relaxed) > 0)
+            .any(|slot| self.counter(slot).load(Relaxed) > 0)
     }
 }
 
